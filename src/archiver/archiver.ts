@@ -1,0 +1,303 @@
+import { type BigIntStats, lstatSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { setImmediate as yieldNow } from 'node:timers/promises';
+import { AbortedError, errnoCode, throwIfAborted } from '../errors.ts';
+import type { Node } from '../model/node.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import type { Repository } from '../repository/repository.ts';
+import { saveSnapshot } from '../repository/snapshots.ts';
+import { BlobSaver } from './blob-saver.ts';
+import type { BackupEvent } from './events.ts';
+import type { DirRules, ExcludeMatcher } from './excludes.ts';
+import { nodeFromStat } from './node-from-stat.ts';
+import { type SnapshotMeta, composeSnapshot } from './snapshot-meta.ts';
+import { type PendingNode, RootBuilder } from './root-builder.ts';
+import { WorkerPool } from './worker-pool.ts';
+import type { FileJob, FileResult } from './worker-protocol.ts';
+
+export interface BackupOptions extends SnapshotMeta {
+  /** absolute, normalized source paths */
+  readonly paths: readonly string[];
+  readonly force?: boolean;
+  readonly dryRun?: boolean;
+  readonly excludes?: ExcludeMatcher;
+  readonly excludeList?: readonly string[];
+  readonly oneFileSystem?: boolean;
+  readonly xattrs?: boolean;
+  readonly workers?: number;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (e: BackupEvent) => void;
+}
+
+const BATCH_FILES = 64;
+const BATCH_BYTES = 4 << 20;
+const MAX_LOAD = 96 << 20;
+const MAX_FILES_IN_FLIGHT = 4096;
+const CACHE_COMMIT_EVERY = 4096;
+
+type ArchRepo = Pick<Repository, 'config' | 'key' | 'sealer' | 'catalog' | 'savePack' | 'flushIndex' | 'saveFile' | 'backend'>;
+
+/** Backs up directory trees into a new snapshot (write order: packs -> index -> snapshot). */
+export class Archiver {
+  readonly #repo: ArchRepo;
+  readonly #o: BackupOptions;
+  readonly #pool: WorkerPool;
+  readonly #saver: BlobSaver;
+  #batch: { files: FileJob[]; nodes: { node: Node; path: Buffer; st: BigIntStats; resolve: (n: Node | undefined) => void; reject: (e: unknown) => void }[]; bytes: number } | undefined;
+  #batchScheduled = false;
+  #inFlight = 0;
+  #waiters: (() => void)[] = [];
+  #cacheWrites = 0;
+  #current = new Set<string>();
+  readonly #start = Date.now();
+  readonly #stats = {
+    filesNew: 0, filesChanged: 0, filesUnmodified: 0, dirsNew: 0, dirsChanged: 0, dirsUnmodified: 0,
+    totalFilesProcessed: 0, totalBytesProcessed: 0, dataAdded: 0, errors: 0, dirsDone: 0,
+  };
+
+  constructor(repo: ArchRepo, o: BackupOptions) {
+    this.#repo = repo;
+    this.#o = o;
+    this.#saver = new BlobSaver(repo, { dryRun: !!o.dryRun, signal: o.signal });
+    const n = o.workers ?? Math.max(1, Math.min(availableParallelism(), 8));
+    this.#pool = new WorkerPool(
+      n,
+      {
+        encKey: repo.key.encrypt,
+        idKey: repo.key.id,
+        chunkerKey: repo.key.chunker,
+        chunker: repo.config.chunker,
+        compression: repo.config.compression,
+        packSize: repo.config.packSize,
+        catalogPath: repo.catalog.path,
+      },
+      async (p) => {
+        await this.#saver.store({ id: p.id, data: Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength), blobs: p.blobs.map((b) => ({ ...b, id: Buffer.from(b.id) })) });
+      },
+      (bytes) => {
+        this.#stats.totalBytesProcessed += bytes;
+      },
+    );
+  }
+
+  async run(): Promise<{ snapshot: Snapshot; id: string | undefined; errors: number }> {
+    const o = this.#o;
+    const timer = setInterval(() => this.#progress(), 250);
+    this.#repo.catalog.begin();
+    try {
+      const root = new RootBuilder((p, st, name) => this.#scan(p, st, name));
+      for (const p of o.paths) root.add(p);
+      const rootId = await root.build((nodes) => this.#saveTree(nodes), (path, e) => this.#warn(path, e, 'unreadable'));
+      throwIfAborted(o.signal);
+      await this.#pool.flush();
+      await this.#saver.flush();
+      if (!o.dryRun) await this.#repo.flushIndex(o.signal);
+      const snapshot = composeSnapshot(
+        o,
+        rootId,
+        o.paths,
+        {
+          backupStart: new Date(this.#start).toISOString(),
+          backupEnd: new Date().toISOString(),
+          filesNew: this.#stats.filesNew,
+          filesChanged: this.#stats.filesChanged,
+          filesUnmodified: this.#stats.filesUnmodified,
+          dirsNew: this.#stats.dirsNew,
+          dirsChanged: this.#stats.dirsChanged,
+          dirsUnmodified: this.#stats.dirsUnmodified,
+          dataBlobs: this.#saver.stats.dataBlobs,
+          treeBlobs: this.#saver.stats.treeBlobs,
+          dataAdded: this.#stats.dataAdded + this.#saver.stats.dataAdded,
+          dataAddedPacked: this.#saver.stats.dataAddedPacked,
+          totalFilesProcessed: this.#stats.totalFilesProcessed,
+          totalBytesProcessed: this.#stats.totalBytesProcessed,
+        },
+        o.excludeList,
+      );
+      const id = o.dryRun ? undefined : await saveSnapshot(this.#repo, snapshot, o.signal);
+      this.#repo.catalog.commit();
+      o.onEvent?.({ type: 'summary', ...snapshot.summary!, ...(id ? { snapshotId: id } : {}), dryRun: !!o.dryRun, errors: this.#stats.errors });
+      return { snapshot, id, errors: this.#stats.errors };
+    } finally {
+      clearInterval(timer);
+      this.#repo.catalog.commit();
+      await this.#pool.close();
+    }
+  }
+
+  #progress(): void {
+    const s = this.#stats;
+    this.#o.onEvent?.({
+      type: 'progress',
+      elapsedMs: Date.now() - this.#start,
+      filesDone: s.totalFilesProcessed,
+      dirsDone: s.dirsDone,
+      bytesDone: s.totalBytesProcessed,
+      errors: s.errors,
+      current: [...this.#current].slice(0, 2),
+    });
+  }
+
+  #warn(path: Buffer | string, e: unknown, kind: 'unreadable' | 'changed' | 'vanished' | 'other'): void {
+    if (kind === 'unreadable') this.#stats.errors++;
+    const message = e instanceof Error ? e.message : String(e);
+    this.#o.onEvent?.({ type: 'warning', path: path.toString(), message, kind });
+  }
+
+  /** Serializes a directory's nodes into a tree blob; returns its id. */
+  async #saveTree(nodes: Node[]): Promise<string> {
+    this.#stats.dirsDone++;
+    const r = await this.#saver.save('tree', Buffer.from(JSON.stringify({ nodes })));
+    if (r.isNew) this.#stats.dirsNew++;
+    else this.#stats.dirsUnmodified++;
+    return r.id;
+  }
+
+  /** Turns one filesystem entry into a pending node (directories recurse). Returns undefined when excluded. */
+  async #scan(path: Buffer, st: BigIntStats, name: Buffer, rules?: DirRules, rootDev?: bigint): Promise<PendingNode | undefined> {
+    const o = this.#o;
+    let node: Node;
+    try {
+      node = nodeFromStat(name, path, st, { xattrs: o.xattrs ?? true });
+    } catch (e) {
+      this.#warn(path, e, errnoCode(e) === 'ENOENT' ? 'vanished' : 'unreadable');
+      return undefined;
+    }
+    if (node.type === 'file') return this.#fileNode(node, path, st);
+    if (node.type !== 'dir') {
+      this.#stats.totalFilesProcessed++;
+      return node;
+    }
+    const dev = rootDev ?? st.dev;
+    if (o.oneFileSystem && st.dev !== dev) {
+      node.subtree = await this.#saveTree([]);
+      return node;
+    }
+    let names: Buffer[];
+    try {
+      names = readdirSync(path, { encoding: 'buffer' });
+    } catch (e) {
+      this.#warn(path, e, 'unreadable');
+      names = [];
+    }
+    names.sort(Buffer.compare);
+    const m = o.excludes && !o.excludes.empty ? o.excludes : undefined;
+    const childRules = m ? await m.enterDir(path, names, rules ?? m.rootRules()) : undefined;
+    const children: PendingNode[] = [];
+    let i = 0;
+    for (const child of names) {
+      if (o.signal?.aborted) throw new AbortedError();
+      const cp = Buffer.concat([path, SLASH, child]);
+      let cst: BigIntStats | undefined;
+      try {
+        cst = lstatSync(cp, { bigint: true, throwIfNoEntry: false });
+      } catch (e) {
+        this.#warn(cp, e, 'unreadable');
+        continue;
+      }
+      if (!cst) continue;
+      if (m && childRules && m.isExcluded(childRules, cp, child, cst.isDirectory(), Number(cst.size))) continue;
+      const pn = await this.#scan(cp, cst, child, childRules, dev);
+      if (pn) children.push(pn);
+      if (++i % 512 === 0) await yieldNow();
+    }
+    const all = Promise.all(children).then(async (nodes) => {
+      node.subtree = await this.#saveTree(nodes.filter((n): n is Node => n !== undefined));
+      return node;
+    });
+    all.catch(() => {});
+    return all;
+  }
+
+  async #fileNode(node: Node, path: Buffer, st: BigIntStats): Promise<PendingNode | undefined> {
+    const o = this.#o;
+    const cat = this.#repo.catalog;
+    const cached = o.force ? undefined : cat.file(path);
+    if (cached && cached.size === Number(st.size) && cached.mtimeNs === st.mtimeNs && cached.ctimeNs === st.ctimeNs && cached.inode === BigInt.asIntN(64, st.ino)) {
+      const ids: string[] = [];
+      let ok = true;
+      for (let p = 0; p < cached.content.length; p += 32) {
+        const id = cached.content.subarray(p, p + 32);
+        if (!cat.hasBlob(id)) {
+          ok = false;
+          break;
+        }
+        ids.push(id.toString('hex'));
+      }
+      if (ok) {
+        node.content = ids;
+        this.#stats.filesUnmodified++;
+        this.#stats.totalFilesProcessed++;
+        this.#stats.totalBytesProcessed += Number(st.size);
+        return node;
+      }
+    }
+    if (cached) this.#stats.filesChanged++;
+    else this.#stats.filesNew++;
+    while (this.#pool.load > MAX_LOAD || this.#inFlight > MAX_FILES_IN_FLIGHT) {
+      await new Promise<void>((r) => this.#waiters.push(r));
+      throwIfAborted(o.signal);
+    }
+    this.#inFlight++;
+    const p = new Promise<Node | undefined>((resolve, reject) => {
+      const b = (this.#batch ??= { files: [], nodes: [], bytes: 0 });
+      b.files.push({ path, size: Number(st.size), mtimeNs: st.mtimeNs });
+      b.nodes.push({ node, path, st, resolve, reject });
+      b.bytes += Number(st.size);
+      if (b.files.length >= BATCH_FILES || b.bytes >= BATCH_BYTES) this.#dispatch();
+      else if (!this.#batchScheduled) {
+        this.#batchScheduled = true;
+        setImmediate(() => this.#dispatch());
+      }
+    });
+    p.catch(() => {});
+    return p;
+  }
+
+  #dispatch(): void {
+    this.#batchScheduled = false;
+    const b = this.#batch;
+    if (!b) return;
+    this.#batch = undefined;
+    const first = b.nodes[0];
+    if (first) this.#current.add(first.path.toString());
+    this.#pool.run(b.files).then(
+      (results) => {
+        if (first) this.#current.delete(first.path.toString());
+        b.nodes.forEach((n, i) => n.resolve(this.#fileDone(n.node, n.path, n.st, results[i] as FileResult)));
+        this.#inFlight -= b.nodes.length;
+        for (const w of this.#waiters.splice(0)) w();
+      },
+      (e: unknown) => {
+        for (const n of b.nodes) n.reject(e);
+        for (const w of this.#waiters.splice(0)) w();
+      },
+    );
+  }
+
+  #fileDone(node: Node, path: Buffer, st: BigIntStats, r: FileResult): Node | undefined {
+    this.#stats.totalFilesProcessed++;
+    if (r.error) {
+      this.#warn(path, new Error(r.error), r.errorCode === 'ENOENT' ? 'vanished' : 'unreadable');
+      return undefined;
+    }
+    this.#stats.dataAdded += r.newBytes;
+    const content = Buffer.from(r.content.buffer, r.content.byteOffset, r.content.byteLength);
+    const ids: string[] = [];
+    for (let p = 0; p < content.length; p += 32) ids.push(content.toString('hex', p, p + 32));
+    node.content = ids;
+    node.size = r.size;
+    if (r.changed) {
+      this.#warn(path, new Error('file changed while it was read; the snapshot holds what was read'), 'changed');
+    } else if (!this.#o.dryRun) {
+      this.#repo.catalog.putFile(path, { size: r.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, inode: BigInt.asIntN(64, st.ino), content });
+      if (++this.#cacheWrites % CACHE_COMMIT_EVERY === 0) {
+        this.#repo.catalog.commit();
+        this.#repo.catalog.begin();
+      }
+    }
+    return node;
+  }
+}
+
+const SLASH = Buffer.from('/');

@@ -1,0 +1,145 @@
+import { closeSync, constants as C, fstatSync, openSync, readSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { createChunker, deriveGearTable } from '../chunker/fastcdc.ts';
+import { Sealer } from '../crypto/aead.ts';
+import { blobIdOf } from '../crypto/master-key.ts';
+import { errnoCode } from '../errors.ts';
+import { CatalogReader } from '../repository/catalog.ts';
+import { PackBuilder } from '../repository/pack-format.ts';
+import { encodePayload } from '../repository/payload.ts';
+import type { FileJob, FileResult, FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts';
+
+/**
+ * A file worker: reads files, chunks, hashes, deduplicates, compresses, encrypts and assembles packs — all on its
+ * own thread. Finished packs go to the main thread, which stores them; at most MAX_UNACKED packs are in flight.
+ */
+const init = workerData as WorkerInit;
+const port = parentPort;
+if (!port) throw new Error('file-worker must run in a worker thread');
+
+const sealer = new Sealer(init.encKey);
+const idKey = Buffer.from(init.idKey);
+const chunker = createChunker(init.chunker, deriveGearTable(init.chunkerKey));
+const catalog = new CatalogReader(init.catalogPath);
+const pack = new PackBuilder(sealer);
+/** Blob ids this worker stored in this session (hex); the catalog only learns them when an index is written. */
+const seen = new Set<string>();
+const MAX_UNACKED = 2;
+let unacked = 0;
+let ackWaiter: (() => void) | undefined;
+const READ = Math.max(8 << 20, init.chunker.max * 2);
+const buf = Buffer.allocUnsafe(READ + init.chunker.max);
+const O_NOATIME = C.O_NOATIME ?? 0;
+
+function post(m: FromWorker, transfer?: ArrayBuffer[]): void {
+  port!.postMessage(m, transfer ? { transfer } : undefined);
+}
+
+async function shipPack(): Promise<void> {
+  if (pack.count === 0) return;
+  const p = pack.finish();
+  const data = new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength);
+  unacked++;
+  post({ t: 'pack', id: p.id, data, blobs: p.blobs }, [p.data.buffer as ArrayBuffer]);
+  while (unacked >= MAX_UNACKED) await new Promise<void>((r) => (ackWaiter = r));
+}
+
+async function saveChunk(chunk: Buffer, ids: Buffer[], stats: { newBytes: number; newBlobs: number }): Promise<void> {
+  const id = blobIdOf(idKey, chunk);
+  ids.push(id);
+  const hex = id.toString('hex');
+  if (seen.has(hex) || catalog.hasBlob(id)) return;
+  seen.add(hex);
+  pack.addPayload(id, 'data', encodePayload(chunk, { level: init.compression }), chunk.length);
+  stats.newBytes += chunk.length;
+  stats.newBlobs++;
+  if (pack.size >= init.packSize) await shipPack();
+}
+
+function openFile(path: Buffer): number {
+  try {
+    return openSync(path, C.O_RDONLY | O_NOATIME);
+  } catch (e) {
+    if (errnoCode(e) === 'EPERM' && O_NOATIME) return openSync(path, C.O_RDONLY);
+    throw e;
+  }
+}
+
+async function saveFile(job: number, f: FileJob): Promise<FileResult> {
+  const path = Buffer.from(f.path);
+  const ids: Buffer[] = [];
+  const stats = { newBytes: 0, newBlobs: 0 };
+  let fd: number;
+  try {
+    fd = openFile(path);
+  } catch (e) {
+    return { content: new Uint8Array(0), size: 0, changed: false, error: (e as Error).message, errorCode: errnoCode(e) ?? 'EIO', newBytes: 0, newBlobs: 0 };
+  }
+  let total = 0;
+  try {
+    let start = 0;
+    let end = 0;
+    let eof = false;
+    let sinceProgress = 0;
+    while (!eof || start < end) {
+      if (!eof && end - start < init.chunker.max) {
+        if (start > 0) {
+          buf.copyWithin(0, start, end);
+          end -= start;
+          start = 0;
+        }
+        while (!eof && end < READ) {
+          const n = readSync(fd, buf, end, READ - end, null);
+          if (n === 0) eof = true;
+          end += n;
+          total += n;
+          sinceProgress += n;
+        }
+      }
+      while (end - start >= init.chunker.max || (eof && start < end)) {
+        const n = chunker.cut(buf, start, end);
+        await saveChunk(buf.subarray(start, start + n), ids, stats);
+        start += n;
+      }
+      if (sinceProgress >= 32 << 20) {
+        post({ t: 'progress', job, bytes: sinceProgress });
+        sinceProgress = 0;
+      }
+    }
+    if (sinceProgress > 0) post({ t: 'progress', job, bytes: sinceProgress });
+    const st = fstatSync(fd, { bigint: true });
+    const changed = Number(st.size) !== total || st.mtimeNs !== f.mtimeNs || total !== f.size;
+    return { content: Buffer.concat(ids), size: total, changed, newBytes: stats.newBytes, newBlobs: stats.newBlobs };
+  } catch (e) {
+    return { content: Buffer.concat(ids), size: total, changed: true, error: (e as Error).message, errorCode: errnoCode(e) ?? 'EIO', newBytes: stats.newBytes, newBlobs: stats.newBlobs };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+let queue = Promise.resolve();
+port.on('message', (m: ToWorker) => {
+  if (m.t === 'ack') {
+    unacked--;
+    const w = ackWaiter;
+    ackWaiter = undefined;
+    w?.();
+    return;
+  }
+  queue = queue
+    .then(async () => {
+      if (m.t === 'files') {
+        const results: FileResult[] = [];
+        for (const f of m.files) results.push(await saveFile(m.job, f));
+        post({ t: 'done', job: m.job, results });
+      } else if (m.t === 'flush') {
+        await shipPack();
+        seen.clear();
+        post({ t: 'flushed' });
+      } else if (m.t === 'stop') {
+        catalog.close();
+        port.close();
+      }
+    })
+    .catch((e: unknown) => post({ t: 'fatal', message: (e as Error).stack ?? String(e) }));
+});

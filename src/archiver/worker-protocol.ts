@@ -1,0 +1,49 @@
+/** Messages between the archiver (main thread) and its file workers. Buffers travel in transfer lists. */
+export interface WorkerInit {
+  readonly encKey: Uint8Array;
+  readonly idKey: Uint8Array;
+  readonly chunkerKey: Uint8Array;
+  readonly chunker: { min: number; avg: number; max: number };
+  readonly compression: number;
+  readonly packSize: number;
+  readonly catalogPath: string;
+}
+
+export interface FileJob {
+  readonly path: Uint8Array;
+  readonly size: number;
+  readonly mtimeNs: bigint;
+}
+
+export type ToWorker =
+  | { readonly t: 'files'; readonly job: number; readonly files: readonly FileJob[] }
+  | { readonly t: 'ack' }
+  | { readonly t: 'flush' }
+  | { readonly t: 'stop' };
+
+export interface FileResult {
+  /** concatenated 32-byte blob ids */
+  readonly content: Uint8Array;
+  readonly size: number;
+  /** the file's size or mtime differed between the scan and the end of the read */
+  readonly changed: boolean;
+  readonly error?: string;
+  readonly errorCode?: string;
+  /** bytes of new (not deduplicated) data */
+  readonly newBytes: number;
+  readonly newBlobs: number;
+}
+
+export interface PackMsg {
+  readonly t: 'pack';
+  readonly id: string;
+  readonly data: Uint8Array;
+  readonly blobs: ReadonlyArray<{ id: Uint8Array; type: 'data' | 'tree'; offset: number; length: number; rawLength: number }>;
+}
+
+export type FromWorker =
+  | PackMsg
+  | { readonly t: 'progress'; readonly job: number; readonly bytes: number }
+  | { readonly t: 'done'; readonly job: number; readonly results: readonly FileResult[] }
+  | { readonly t: 'flushed' }
+  | { readonly t: 'fatal'; readonly message: string };

@@ -1,0 +1,71 @@
+import { PyBackupError } from '../errors.ts';
+
+/**
+ * The storage interface. A backend knows names and bytes only: nothing of crypto, packs or indexes.
+ * Retry, rate limits, concurrency and logging are wrappers (`BackendWrapper`).
+ */
+export const FILE_TYPES = ['config', 'key', 'pack', 'index', 'snapshot', 'lock'] as const;
+export type FileType = (typeof FILE_TYPES)[number];
+
+export interface Handle {
+  readonly type: FileType;
+  /** Lowercase hex (64 chars) for everything but `config`, whose name is ''. */
+  readonly name: string;
+}
+
+export interface FileInfo {
+  readonly name: string;
+  readonly size: number;
+}
+
+export interface OpOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface Backend {
+  /** Human-readable location, without credentials. */
+  readonly location: string;
+  /** Stores `data` under `h` atomically: a reader sees the whole file or nothing. Fails if it exists. */
+  save(h: Handle, data: Uint8Array, o?: OpOptions): Promise<void>;
+  /** Reads the whole file or a byte range of it. Throws NotFoundError when absent. */
+  load(h: Handle, range?: { offset: number; length: number }, o?: OpOptions): Promise<Uint8Array>;
+  /** Throws NotFoundError when absent. */
+  stat(h: Handle, o?: OpOptions): Promise<FileInfo>;
+  list(type: FileType, o?: OpOptions): AsyncIterable<FileInfo>;
+  /** Removing an absent file is not an error. */
+  remove(h: Handle, o?: OpOptions): Promise<void>;
+  /** Creates the layout; throws RepoExistsError if a config is already there. */
+  create(o?: OpOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type BackendWrapper = (inner: Backend) => Backend;
+
+export class NotFoundError extends PyBackupError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NOT_FOUND', message, options);
+  }
+}
+
+/** Retrying will not help (permission denied, invalid name, disk full). */
+export class PermanentError extends PyBackupError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PERMANENT', message, options);
+  }
+}
+
+export class RepoNotFoundError extends PyBackupError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('REPO_NOT_FOUND', message, options);
+  }
+}
+
+export class RepoExistsError extends PyBackupError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('REPO_EXISTS', message, options);
+  }
+}
+
+export function handleString(h: Handle): string {
+  return h.type === 'config' ? 'config' : `${h.type}/${h.name}`;
+}

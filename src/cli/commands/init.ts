@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { initRepository } from '../../app/open-repository.ts';
+import { parseSize } from '../../archiver/size.ts';
+import { validateChunkerParams } from '../../chunker/fastcdc.ts';
+import { UsageError } from '../../errors.ts';
+import { type Context, password, repoLocation } from '../context.ts';
+
+interface InitFlags {
+  chunkMin?: string;
+  chunkAvg?: string;
+  chunkMax?: string;
+  compression?: string;
+  packSize?: string;
+  kdfMemory?: string;
+}
+
+export function registerInit(program: Command, ctx: () => Context): void {
+  program
+    .command('init')
+    .description('create a new repository')
+    .option('--chunk-min <size>', 'minimum chunk size (default 512K)')
+    .option('--chunk-avg <size>', 'average chunk size, a power of two (default 1M)')
+    .option('--chunk-max <size>', 'maximum chunk size (default 8M)')
+    .option('--compression <level>', 'zstd level 0-19, 0 = off (default 3)')
+    .option('--pack-size <size>', 'target pack file size (default 16M)')
+    .option('--kdf-memory <KiB>', 'Argon2id memory in KiB (default 65536)')
+    .action(async (f: InitFlags) => {
+      const c = ctx();
+      const chunker = {
+        min: f.chunkMin ? parseSize(f.chunkMin) : 512 * 1024,
+        avg: f.chunkAvg ? parseSize(f.chunkAvg) : 1024 * 1024,
+        max: f.chunkMax ? parseSize(f.chunkMax) : 8 * 1024 * 1024,
+      };
+      try {
+        validateChunkerParams(chunker);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const compression = f.compression === undefined ? 3 : Number(f.compression);
+      if (!Number.isInteger(compression) || compression < 0 || compression > 19) throw new UsageError('--compression must be an integer from 0 to 19');
+      const packSize = f.packSize ? parseSize(f.packSize) : 16 << 20;
+      if (packSize < 1 << 20 || packSize > 1 << 30) throw new UsageError('--pack-size must be between 1M and 1G');
+      const memory = f.kdfMemory ? Number(f.kdfMemory) : undefined;
+      if (memory !== undefined && (!Number.isInteger(memory) || memory < 8192)) throw new UsageError('--kdf-memory must be an integer >= 8192');
+      const location = repoLocation(c);
+      if (!location) throw new UsageError('no repository given: use -r/--repo or set PYBACKUP_REPOSITORY');
+      const repo = await initRepository(location, await password(c, { confirm: true }), {
+        chunker,
+        compression,
+        packSize,
+        ...(memory ? { kdf: { memory } } : {}),
+      });
+      await repo.close();
+      if (c.out.json) c.out.line({ message_type: 'initialized', id: repo.config.id, repository: repo.backend.location });
+      else {
+        c.out.info(`created pybackup repository ${repo.config.id.slice(0, 10)} at ${repo.backend.location}`);
+        c.out.info('');
+        c.out.info('Please note that knowledge of your password is required to access the repository.');
+        c.out.info('Losing your password means that your data is irrecoverably lost.');
+      }
+    });
+}

@@ -1,0 +1,89 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { IntegrityError } from '../errors.ts';
+
+/**
+ * Sealed box format (docs/design.md "Encryption"):
+ *   version(1) = 0x01 | session id(16) | nonce(12) | AES-256-GCM ciphertext | tag(16)
+ * The key of a box is HKDF-SHA256(master encryption key, salt = session id, info = "pybackup aes-256-gcm v1").
+ * Every writer (process or worker thread) draws a fresh random session id, so the 96-bit random nonces of one
+ * key never come near the 2^32-messages bound, however many writers a repository has.
+ */
+export const SEAL_VERSION = 1;
+export const SESSION_ID_BYTES = 16;
+export const NONCE_BYTES = 12;
+export const TAG_BYTES = 16;
+export const SEAL_OVERHEAD = 1 + SESSION_ID_BYTES + NONCE_BYTES + TAG_BYTES;
+const INFO = Buffer.from('pybackup aes-256-gcm v1');
+
+export function deriveSessionKey(masterEncKey: Uint8Array, sessionId: Uint8Array): Buffer {
+  return Buffer.from(hkdfSync('sha256', masterEncKey, sessionId, INFO, 32));
+}
+
+/** Encrypts with a session of its own; decrypts any session's boxes made from the same master key. */
+export class Sealer {
+  readonly #master: Buffer;
+  readonly #sessionId: Buffer;
+  readonly #sessionKey: Buffer;
+  readonly #keys = new Map<string, Buffer>();
+
+  constructor(masterEncKey: Uint8Array) {
+    this.#master = Buffer.from(masterEncKey);
+    this.#sessionId = randomBytes(SESSION_ID_BYTES);
+    this.#sessionKey = deriveSessionKey(this.#master, this.#sessionId);
+  }
+
+  /** Returns a new buffer: header | ciphertext | tag. `aad` binds context (e.g. the file type) when given. */
+  seal(plain: Uint8Array, aad?: Uint8Array): Buffer {
+    const out = Buffer.allocUnsafe(SEAL_OVERHEAD + plain.length);
+    this.sealInto(plain, out, 0, aad);
+    return out;
+  }
+
+  /** Writes the sealed box of `plain` into `out` at `offset`; returns the bytes written. */
+  sealInto(plain: Uint8Array, out: Buffer, offset: number, aad?: Uint8Array): number {
+    out[offset] = SEAL_VERSION;
+    this.#sessionId.copy(out, offset + 1);
+    const nonce = randomBytes(NONCE_BYTES);
+    nonce.copy(out, offset + 1 + SESSION_ID_BYTES);
+    const c = createCipheriv('aes-256-gcm', this.#sessionKey, nonce);
+    if (aad) c.setAAD(aad);
+    let pos = offset + 1 + SESSION_ID_BYTES + NONCE_BYTES;
+    pos += c.update(plain).copy(out, pos);
+    pos += c.final().copy(out, pos);
+    pos += c.getAuthTag().copy(out, pos);
+    return pos - offset;
+  }
+
+  open(box: Uint8Array, aad?: Uint8Array): Buffer {
+    if (box.length < SEAL_OVERHEAD) throw new IntegrityError(`encrypted data too short (${box.length} bytes)`);
+    const b = Buffer.from(box.buffer, box.byteOffset, box.byteLength);
+    if (b[0] !== SEAL_VERSION) throw new IntegrityError(`unknown encryption version ${b[0]}`);
+    const sid = b.subarray(1, 1 + SESSION_ID_BYTES);
+    const key = this.#keyFor(sid);
+    const nonce = b.subarray(1 + SESSION_ID_BYTES, 1 + SESSION_ID_BYTES + NONCE_BYTES);
+    const tag = b.subarray(b.length - TAG_BYTES);
+    const d = createDecipheriv('aes-256-gcm', key, nonce);
+    if (aad) d.setAAD(aad);
+    d.setAuthTag(tag);
+    const body = b.subarray(1 + SESSION_ID_BYTES + NONCE_BYTES, b.length - TAG_BYTES);
+    try {
+      const first = d.update(body);
+      const last = d.final();
+      return last.length === 0 ? first : Buffer.concat([first, last]);
+    } catch (e) {
+      throw new IntegrityError('ciphertext verification failed (data corrupted or wrong key)', { cause: e });
+    }
+  }
+
+  #keyFor(sid: Buffer): Buffer {
+    if (sid.equals(this.#sessionId)) return this.#sessionKey;
+    const k = sid.toString('hex');
+    let key = this.#keys.get(k);
+    if (!key) {
+      key = deriveSessionKey(this.#master, sid);
+      if (this.#keys.size > 4096) this.#keys.clear();
+      this.#keys.set(k, key);
+    }
+    return key;
+  }
+}

@@ -1,0 +1,192 @@
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { BlobType, PackBlob } from './pack-format.ts';
+
+/**
+ * The local catalog: a node:sqlite cache per repository (WAL), in the platform cache directory.
+ * It holds the blob index and the files cache. It is only ever a cache: everything in it can be rebuilt from the
+ * repository, and a blob is entered only after the index file naming it has been stored.
+ */
+export function cacheRoot(): string {
+  const env = process.env.PYBACKUP_CACHE_DIR;
+  if (env) return env;
+  const xdg = process.env.XDG_CACHE_HOME;
+  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.cache'), 'pybackup');
+}
+
+export interface BlobLocation {
+  readonly pack: string;
+  readonly type: BlobType;
+  readonly offset: number;
+  readonly length: number;
+  readonly rawLength: number;
+}
+
+export interface CachedFile {
+  readonly size: number;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly inode: bigint;
+  readonly content: Buffer;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS indexes(name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS packs(pid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, idx TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs(id BLOB PRIMARY KEY, type INTEGER NOT NULL, pid INTEGER NOT NULL,
+  off INTEGER NOT NULL, len INTEGER NOT NULL, raw INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files(path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
+  ctime INTEGER NOT NULL, inode INTEGER NOT NULL, content BLOB NOT NULL) WITHOUT ROWID;
+`;
+const SCHEMA_VERSION = '1';
+
+export function catalogPath(repoId: string): string {
+  return join(cacheRoot(), repoId, 'catalog.db');
+}
+
+export class Catalog {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #hasBlob: StatementSync;
+  readonly #getBlob: StatementSync;
+  readonly #insPack: StatementSync;
+  readonly #insBlob: StatementSync;
+  readonly #getFile: StatementSync;
+  readonly #putFile: StatementSync;
+  #inTx = false;
+
+  constructor(repoId: string, o: { path?: string } = {}) {
+    this.path = o.path ?? catalogPath(repoId);
+    mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
+    this.#db = new DatabaseSync(this.path, { timeout: 10_000 });
+    this.#db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16000;');
+    this.#db.exec(SCHEMA);
+    const v = this.#db.prepare("SELECT v FROM meta WHERE k='schema'").get() as { v: string } | undefined;
+    if (v && v.v !== SCHEMA_VERSION) {
+      this.#db.exec('DELETE FROM indexes; DELETE FROM packs; DELETE FROM blobs; DELETE FROM files;');
+    }
+    this.#db.prepare("INSERT OR REPLACE INTO meta(k, v) VALUES('schema', ?)").run(SCHEMA_VERSION);
+    this.#hasBlob = this.#db.prepare('SELECT 1 AS x FROM blobs WHERE id = ?');
+    this.#getBlob = this.#db.prepare(
+      'SELECT p.id AS pack, b.type AS type, b.off AS off, b.len AS len, b.raw AS raw FROM blobs b JOIN packs p ON p.pid = b.pid WHERE b.id = ?',
+    );
+    this.#insPack = this.#db.prepare('INSERT OR IGNORE INTO packs(id, idx) VALUES(?, ?) RETURNING pid');
+    this.#insBlob = this.#db.prepare('INSERT OR IGNORE INTO blobs(id, type, pid, off, len, raw) VALUES(?, ?, ?, ?, ?, ?)');
+    this.#getFile = this.#db.prepare('SELECT size, mtime, ctime, inode, content FROM files WHERE path = ?');
+    this.#getFile.setReadBigInts(true);
+    this.#putFile = this.#db.prepare('INSERT OR REPLACE INTO files(path, size, mtime, ctime, inode, content) VALUES(?, ?, ?, ?, ?, ?)');
+  }
+
+  hasBlob(id: Uint8Array): boolean {
+    return this.#hasBlob.get(id) !== undefined;
+  }
+
+  blob(id: Uint8Array): BlobLocation | undefined {
+    const r = this.#getBlob.get(id) as { pack: Uint8Array; type: number; off: number; len: number; raw: number } | undefined;
+    if (!r) return undefined;
+    return { pack: Buffer.from(r.pack).toString('hex'), type: r.type === 1 ? 'tree' : 'data', offset: r.off, length: r.len, rawLength: r.raw };
+  }
+
+  indexNames(): Set<string> {
+    return new Set((this.#db.prepare('SELECT name FROM indexes').all() as { name: string }[]).map((r) => r.name));
+  }
+
+  /** Records one stored index file's packs. Idempotent. */
+  addIndex(name: string, packs: Iterable<{ id: string; blobs: readonly PackBlob[] }>): void {
+    this.transaction(() => {
+      for (const p of packs) {
+        const row = this.#insPack.get(Buffer.from(p.id, 'hex'), name) as { pid: number } | undefined;
+        const pid = row?.pid ?? (this.#db.prepare('SELECT pid FROM packs WHERE id = ?').get(Buffer.from(p.id, 'hex')) as { pid: number }).pid;
+        for (const b of p.blobs) this.#insBlob.run(b.id, b.type === 'tree' ? 1 : 0, pid, b.offset, b.length, b.rawLength);
+      }
+      this.#db.prepare('INSERT OR IGNORE INTO indexes(name) VALUES(?)').run(name);
+    });
+  }
+
+  /** Forgets the blob index (not the files cache); used when index files disappeared from the repository. */
+  clearIndex(): void {
+    this.#db.exec('DELETE FROM blobs; DELETE FROM packs; DELETE FROM indexes;');
+  }
+
+  counts(): { blobs: number; packs: number } {
+    const b = this.#db.prepare('SELECT count(*) AS n FROM blobs').get() as { n: number };
+    const p = this.#db.prepare('SELECT count(*) AS n FROM packs').get() as { n: number };
+    return { blobs: b.n, packs: p.n };
+  }
+
+  /** Iterates the whole blob index (stats, check). Streams rows; memory stays flat. */
+  *allBlobs(): Generator<{ id: Buffer; type: BlobType; length: number; rawLength: number; pack: string }> {
+    const st = this.#db.prepare('SELECT b.id AS id, b.type AS type, b.len AS len, b.raw AS raw, p.id AS pack FROM blobs b JOIN packs p ON p.pid = b.pid');
+    for (const r of st.iterate() as Iterable<{ id: Uint8Array; type: number; len: number; raw: number; pack: Uint8Array }>) {
+      yield { id: Buffer.from(r.id), type: r.type === 1 ? 'tree' : 'data', length: r.len, rawLength: r.raw, pack: Buffer.from(r.pack).toString('hex') };
+    }
+  }
+
+  file(path: Buffer): CachedFile | undefined {
+    const r = this.#getFile.get(path) as { size: bigint; mtime: bigint; ctime: bigint; inode: bigint; content: Uint8Array } | undefined;
+    if (!r) return undefined;
+    return { size: Number(r.size), mtimeNs: r.mtime, ctimeNs: r.ctime, inode: r.inode, content: Buffer.from(r.content) };
+  }
+
+  putFile(path: Buffer, f: CachedFile): void {
+    this.#putFile.run(path, f.size, f.mtimeNs, f.ctimeNs, BigInt.asIntN(64, f.inode), f.content);
+  }
+
+  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T {
+    if (this.#inTx) return fn();
+    this.#db.exec('BEGIN');
+    this.#inTx = true;
+    try {
+      const r = fn();
+      this.#db.exec('COMMIT');
+      return r;
+    } catch (e) {
+      this.#db.exec('ROLLBACK');
+      throw e;
+    } finally {
+      this.#inTx = false;
+    }
+  }
+
+  begin(): void {
+    if (!this.#inTx) {
+      this.#db.exec('BEGIN');
+      this.#inTx = true;
+    }
+  }
+
+  commit(): void {
+    if (this.#inTx) {
+      this.#db.exec('COMMIT');
+      this.#inTx = false;
+    }
+  }
+
+  close(): void {
+    this.commit();
+    this.#db.close();
+  }
+}
+
+/** A read-only view for worker threads: existence checks only. */
+export class CatalogReader {
+  readonly #db: DatabaseSync;
+  readonly #has: StatementSync;
+
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path, { readOnly: true, timeout: 10_000 });
+    this.#has = this.#db.prepare('SELECT 1 AS x FROM blobs WHERE id = ?');
+  }
+
+  hasBlob(id: Uint8Array): boolean {
+    return this.#has.get(id) !== undefined;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}

@@ -1,0 +1,57 @@
+import { hostname } from 'node:os';
+import { throwIfAborted } from '../errors.ts';
+import { type LockInfo, LockFailedError, REFRESH_MS, conflicts, isStale } from './lock.ts';
+import type { Repository } from './repository.ts';
+
+type LockRepo = Pick<Repository, 'backend' | 'loadJson' | 'saveFile'>;
+
+export interface HeldLock {
+  release(): Promise<void>;
+}
+
+/**
+ * Takes a lock: writes ours, then checks every other lock; on conflict removes ours and fails (so two racing
+ * lockers both back off rather than both proceeding). Stale locks are removed on the way. Refreshes periodically.
+ */
+export async function acquireLock(repo: LockRepo, exclusive: boolean, o: { signal?: AbortSignal; username?: string } = {}): Promise<HeldLock> {
+  throwIfAborted(o.signal);
+  const info = (): LockInfo => ({ time: new Date().toISOString(), exclusive, hostname: hostname(), username: o.username ?? 'unknown', pid: process.pid });
+  let name = await repo.saveFile('lock', Buffer.from(JSON.stringify(info())));
+  for await (const f of repo.backend.list('lock')) {
+    if (f.name === name) continue;
+    let other: LockInfo;
+    try {
+      other = await repo.loadJson<LockInfo>('lock', f.name);
+    } catch {
+      continue; // vanished or unreadable: another process is replacing it
+    }
+    if (isStale(other)) {
+      await repo.backend.remove({ type: 'lock', name: f.name }).catch(() => {});
+      continue;
+    }
+    if (conflicts(exclusive, other)) {
+      await repo.backend.remove({ type: 'lock', name });
+      const kind = other.exclusive ? 'an exclusive' : 'a';
+      throw new LockFailedError(
+        `repository is already locked by ${kind} lock: PID ${other.pid} on ${other.hostname} by ${other.username}, since ${other.time}` +
+          (exclusive ? '' : ''),
+      );
+    }
+  }
+  let refreshing = Promise.resolve();
+  const timer = setInterval(() => {
+    refreshing = refreshing.then(async () => {
+      const old = name;
+      name = await repo.saveFile('lock', Buffer.from(JSON.stringify(info())));
+      await repo.backend.remove({ type: 'lock', name: old });
+    }).catch(() => {});
+  }, REFRESH_MS);
+  timer.unref();
+  return {
+    async release() {
+      clearInterval(timer);
+      await refreshing;
+      await repo.backend.remove({ type: 'lock', name });
+    },
+  };
+}

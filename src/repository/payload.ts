@@ -1,0 +1,64 @@
+import { zstdCompressSync, zstdDecompressSync, constants as z } from 'node:zlib';
+import { IntegrityError } from '../errors.ts';
+
+/**
+ * Plaintext framing inside every sealed box: flag(1) | body.
+ * flag 0 = body stored raw, 1 = body is a zstd frame. Compression is skipped when a sample shows it won't pay.
+ */
+export const RAW = 0;
+export const ZSTD = 1;
+const SAMPLE = 16 * 1024;
+/** Compressed size must be below this fraction of the input to be kept. */
+const MIN_GAIN = 0.97;
+/** Upper bound on a decompressed body: blobs are at most 64 MiB, metadata files at most 1 GiB. */
+const MAX_PLAIN = 1 << 30;
+
+export interface CompressionSetting {
+  /** 0 = off; 1..19 zstd levels */
+  readonly level: number;
+}
+
+function zstd(data: Uint8Array, level: number): Buffer {
+  return zstdCompressSync(data, {
+    params: { [z.ZSTD_c_compressionLevel]: level, [z.ZSTD_c_checksumFlag]: 0 },
+  });
+}
+
+/** Returns flag|body. Cheap rejection: blobs over 64 KiB are sampled first; incompressible data costs ~1% of a full pass. */
+export function encodePayload(plain: Uint8Array, c: CompressionSetting): Buffer {
+  if (c.level > 0 && plain.length >= 64) {
+    let worth = true;
+    if (plain.length > 4 * SAMPLE) {
+      const mid = plain.length >>> 1;
+      const sample = plain.subarray(mid - SAMPLE / 2, mid + SAMPLE / 2);
+      worth = zstd(sample, 1).length < sample.length * 0.95;
+    }
+    if (worth) {
+      const packed = zstd(plain, c.level);
+      if (packed.length + 1 < plain.length * MIN_GAIN) {
+        const out = Buffer.allocUnsafe(packed.length + 1);
+        out[0] = ZSTD;
+        packed.copy(out, 1);
+        return out;
+      }
+    }
+  }
+  const out = Buffer.allocUnsafe(plain.length + 1);
+  out[0] = RAW;
+  out.set(plain, 1);
+  return out;
+}
+
+export function decodePayload(payload: Uint8Array): Buffer {
+  if (payload.length < 1) throw new IntegrityError('empty payload');
+  const body = Buffer.from(payload.buffer, payload.byteOffset + 1, payload.byteLength - 1);
+  if (payload[0] === RAW) return body;
+  if (payload[0] === ZSTD) {
+    try {
+      return zstdDecompressSync(body, { maxOutputLength: MAX_PLAIN });
+    } catch (e) {
+      throw new IntegrityError('zstd frame is corrupt', { cause: e });
+    }
+  }
+  throw new IntegrityError(`unknown payload flag ${payload[0]}`);
+}

@@ -1,0 +1,218 @@
+import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { type Backend, type FileType, NotFoundError, RepoNotFoundError } from '../backend/backend.ts';
+import { Sealer } from '../crypto/aead.ts';
+import { type MasterKey, newMasterKey } from '../crypto/master-key.ts';
+import { InternalError, IntegrityError, InvalidInputError, throwIfAborted } from '../errors.ts';
+import { openBlob } from './blob-codec.ts';
+import { Catalog, type BlobLocation } from './catalog.ts';
+import { REPO_VERSION, type RepoConfig, parseConfig } from './config.ts';
+import { decodeIndex, encodeIndex, type IndexedPack } from './index-format.ts';
+import { type KeyFile, WrongPasswordError, makeKeyFile, openKeyFile, parseKeyFile } from './keyfile.ts';
+import type { FinishedPack } from './pack-format.ts';
+import { decodePayload, encodePayload } from './payload.ts';
+import { sha256Hex } from './ids.ts';
+
+export interface InitOptions {
+  readonly chunker?: { min: number; avg: number; max: number };
+  readonly compression?: number;
+  readonly packSize?: number;
+  readonly kdf?: { memory?: number; passes?: number; parallelism?: number };
+}
+
+export interface OpenOptions {
+  readonly signal?: AbortSignal;
+  /** Where the catalog lives; defaults to the platform cache dir. */
+  readonly catalogPath?: string;
+}
+
+/** Index files are flushed when this many packs are pending, bounding memory and loss on crash. */
+const INDEX_FLUSH_PACKS = 64;
+
+/**
+ * An open, unlocked repository: config, master key, sealed file access, the blob index (through the catalog),
+ * and the write path for packs (packs -> index -> snapshot).
+ */
+export class Repository {
+  readonly backend: Backend;
+  readonly config: RepoConfig;
+  readonly key: MasterKey;
+  readonly sealer: Sealer;
+  readonly catalog: Catalog;
+  readonly keyName: string;
+  #pending: IndexedPack[] = [];
+
+  private constructor(backend: Backend, config: RepoConfig, key: MasterKey, keyName: string, catalog: Catalog) {
+    this.backend = backend;
+    this.config = config;
+    this.key = key;
+    this.keyName = keyName;
+    this.sealer = new Sealer(key.encrypt);
+    this.catalog = catalog;
+  }
+
+  static async init(backend: Backend, password: string, o: InitOptions & OpenOptions = {}): Promise<Repository> {
+    const key = newMasterKey();
+    const config: RepoConfig = {
+      version: REPO_VERSION,
+      id: randomBytes(32).toString('hex'),
+      chunker: o.chunker ?? { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 },
+      compression: o.compression ?? 3,
+      packSize: o.packSize ?? 16 * 1024 * 1024,
+    };
+    await backend.create(o.signal ? { signal: o.signal } : undefined);
+    const kf = await makeKeyFile(password, key, o.kdf);
+    const kbytes = Buffer.from(JSON.stringify(kf, null, 2));
+    const kname = sha256Hex(kbytes);
+    await backend.save({ type: 'key', name: kname }, kbytes);
+    const sealer = new Sealer(key.encrypt);
+    await backend.save({ type: 'config', name: '' }, sealer.seal(encodePayload(Buffer.from(JSON.stringify(config)), { level: 0 }), CONFIG_AAD));
+    return new Repository(backend, config, key, kname, new Catalog(config.id, o.catalogPath ? { path: o.catalogPath } : {}));
+  }
+
+  static async open(backend: Backend, password: string, o: OpenOptions = {}): Promise<Repository> {
+    let configBox: Uint8Array;
+    try {
+      configBox = await backend.load({ type: 'config', name: '' });
+    } catch (e) {
+      if (e instanceof NotFoundError || (e as { code?: string }).code === 'PERMANENT') {
+        throw new RepoNotFoundError(`no repository found at ${backend.location} (run init first?)`, { cause: e });
+      }
+      throw e;
+    }
+    const { key, name } = await unlock(backend, password, o.signal);
+    const sealer = new Sealer(key.encrypt);
+    const config = parseConfig(decodePayload(sealer.open(configBox, CONFIG_AAD)).toString('utf8'));
+    const repo = new Repository(backend, config, key, name, new Catalog(config.id, o.catalogPath ? { path: o.catalogPath } : {}));
+    await repo.syncCatalog(o.signal);
+    return repo;
+  }
+
+  /** Brings the catalog's blob index up to date with the repository's index files. */
+  async syncCatalog(signal?: AbortSignal): Promise<void> {
+    const known = this.catalog.indexNames();
+    const present = new Set<string>();
+    for await (const f of this.backend.list('index', signal ? { signal } : undefined)) present.add(f.name);
+    if ([...known].some((n) => !present.has(n))) {
+      this.catalog.clearIndex();
+      known.clear();
+    }
+    for (const name of present) {
+      if (known.has(name)) continue;
+      throwIfAborted(signal);
+      const plain = await this.loadFile('index', name, signal);
+      this.catalog.addIndex(name, decodeIndex(plain));
+    }
+  }
+
+  /** Loads, verifies (name = SHA-256 of the stored bytes), decrypts and decodes a sealed file. */
+  async loadFile(type: Exclude<FileType, 'pack' | 'key'>, name: string, signal?: AbortSignal): Promise<Buffer> {
+    const box = await this.backend.load({ type, name }, undefined, signal ? { signal } : undefined);
+    if (type !== 'config' && sha256Hex(box) !== name) throw new IntegrityError(`${type} file ${name} does not match its name (corrupted)`);
+    return decodePayload(this.sealer.open(box, aadFor(type)));
+  }
+
+  /** Seals and stores; returns the file's name (SHA-256 of the stored bytes). */
+  async saveFile(type: 'index' | 'snapshot' | 'lock', plain: Uint8Array, signal?: AbortSignal): Promise<string> {
+    const box = this.sealer.seal(encodePayload(plain, { level: type === 'index' ? 3 : 0 }), aadFor(type));
+    const name = sha256Hex(box);
+    await this.backend.save({ type, name }, box, signal ? { signal } : undefined);
+    return name;
+  }
+
+  async loadJson<T>(type: 'snapshot' | 'lock', name: string, signal?: AbortSignal): Promise<T> {
+    const text = (await this.loadFile(type, name, signal)).toString('utf8');
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new InvalidInputError(`${type} ${name} is not valid JSON`, { cause: e });
+    }
+  }
+
+  lookupBlob(id: Uint8Array): BlobLocation | undefined {
+    return this.catalog.blob(id);
+  }
+
+  /** Reads one blob through the index, verifying it. */
+  async loadBlob(id: Uint8Array, signal?: AbortSignal): Promise<Buffer> {
+    const loc = this.catalog.blob(id);
+    if (!loc) throw new IntegrityError(`blob ${Buffer.from(id).toString('hex')} is not in the index`);
+    const box = await this.backend.load({ type: 'pack', name: loc.pack }, { offset: loc.offset, length: loc.length }, signal ? { signal } : undefined);
+    return openBlob(box, this.sealer, this.key.id, id, loc.rawLength);
+  }
+
+  /** Stores a finished pack, then queues its entries for the next index file. */
+  async savePack(p: FinishedPack, signal?: AbortSignal): Promise<void> {
+    await this.backend.save({ type: 'pack', name: p.id }, p.data, signal ? { signal } : undefined);
+    this.#pending.push({ id: p.id, blobs: p.blobs });
+    if (this.#pending.length >= INDEX_FLUSH_PACKS) await this.flushIndex(signal);
+  }
+
+  /** Writes an index file for every pack stored so far and enters it into the catalog. */
+  async flushIndex(signal?: AbortSignal): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const packs = this.#pending;
+    this.#pending = [];
+    const name = await this.saveFile('index', encodeIndex(packs), signal);
+    this.catalog.addIndex(name, packs);
+  }
+
+  get pendingPacks(): number {
+    return this.#pending.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.#pending.length > 0) throw new InternalError('repository closed with unindexed packs');
+    this.catalog.close();
+    await this.backend.close();
+  }
+
+  /** Adds a key file for another password. */
+  async addKey(password: string, kdf?: InitOptions['kdf']): Promise<string> {
+    const kf = await makeKeyFile(password, this.key, kdf);
+    const bytes = Buffer.from(JSON.stringify(kf, null, 2));
+    const name = sha256Hex(bytes);
+    await this.backend.save({ type: 'key', name }, bytes);
+    return name;
+  }
+
+  static get defaultUser(): { hostname: string; username: string; uid: number; gid: number } {
+    let username = 'unknown';
+    let uid = -1;
+    let gid = -1;
+    try {
+      const u = userInfo();
+      username = u.username;
+      uid = u.uid;
+      gid = u.gid;
+    } catch {
+      // no passwd entry
+    }
+    return { hostname: hostname(), username, uid, gid };
+  }
+}
+
+const CONFIG_AAD = Buffer.from('pybackup config');
+function aadFor(type: FileType): Buffer {
+  return type === 'config' ? CONFIG_AAD : Buffer.from(`pybackup ${type}`);
+}
+
+/** Tries every key file (newest first would be a nicety; restic tries all). */
+async function unlock(backend: Backend, password: string, signal?: AbortSignal): Promise<{ key: MasterKey; name: string }> {
+  const names: string[] = [];
+  for await (const f of backend.list('key', signal ? { signal } : undefined)) names.push(f.name);
+  if (names.length === 0) throw new RepoNotFoundError(`repository at ${backend.location} has no keys`);
+  let lastError: unknown;
+  for (const name of names.slice(0, 64)) {
+    throwIfAborted(signal);
+    let kf: KeyFile;
+    try {
+      kf = parseKeyFile(await backend.load({ type: 'key', name }));
+      const key = await openKeyFile(kf, password);
+      if (key) return { key, name };
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  throw new WrongPasswordError('wrong password or no key found', lastError ? { cause: lastError } : undefined);
+}

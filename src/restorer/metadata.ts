@@ -1,0 +1,47 @@
+import { chmodSync, lchownSync } from 'node:fs';
+import { errnoCode } from '../errors.ts';
+import type { Node } from '../model/node.ts';
+import { ffiAvailable, setTimesNs, setXattr } from '../platform/libc.ts';
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+/**
+ * Applies a node's metadata to a restored path: owner (numeric ids, when running as root), permission bits (not on
+ * symlinks), extended attributes, then times (last, since the other changes touch ctime/mtime). Returns warnings.
+ */
+export function applyMetadata(path: Buffer, node: Node, o: { owner: boolean; xattrs: boolean }): string[] {
+  const warnings: string[] = [];
+  if (o.owner && isRoot) {
+    try {
+      lchownSync(path, node.uid, node.gid);
+    } catch (e) {
+      warnings.push(`chown: ${(e as Error).message}`);
+    }
+  }
+  if (node.type !== 'symlink') {
+    try {
+      chmodSync(path, node.mode & 0o7777);
+    } catch (e) {
+      warnings.push(`chmod: ${(e as Error).message}`);
+    }
+  }
+  if (o.xattrs && node.xattrs?.length) {
+    if (!ffiAvailable()) warnings.push('extended attributes not restored: node:ffi is unavailable');
+    else {
+      for (const x of node.xattrs) {
+        try {
+          setXattr(path, Buffer.from(x.name, 'base64'), Buffer.from(x.value, 'base64'));
+        } catch (e) {
+          const c = (e as { errno?: string }).errno ?? errnoCode(e);
+          if (c !== 'ENOTSUP' && c !== 'EPERM') warnings.push(`xattr ${Buffer.from(x.name, 'base64').toString()}: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+  try {
+    setTimesNs(path, BigInt(node.atime), BigInt(node.mtime), false);
+  } catch (e) {
+    warnings.push(`set times: ${(e as Error).message}`);
+  }
+  return warnings;
+}

@@ -1,0 +1,299 @@
+import { type BigIntStats, linkSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { AbortedError, errnoCode } from '../errors.ts';
+import { type Node, linkTargetBytes } from '../model/node.ts';
+import { mknod, mkfifo } from '../platform/libc.ts';
+import type { Repository } from '../repository/repository.ts';
+import type { RestoreEvent } from './events.ts';
+import { applyMetadata } from './metadata.ts';
+import type { PathFilter } from './path-filter.ts';
+import { safeNameBytes } from './safe-name.ts';
+import { loadTree } from './tree-loader.ts';
+import { type FileTask, writeContents } from './content-writer.ts';
+import { verifyFiles } from './verify.ts';
+
+export type OverwriteMode = 'always' | 'if-changed' | 'if-newer' | 'never';
+
+export interface RestoreOptions {
+  readonly target: string;
+  readonly filter: PathFilter;
+  readonly overwrite: OverwriteMode;
+  readonly delete: boolean;
+  readonly verify: boolean;
+  readonly sparse: boolean;
+  readonly dryRun: boolean;
+  readonly owner?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (e: RestoreEvent) => void;
+}
+
+interface DirEntry {
+  readonly abs: Buffer;
+  readonly node: Node | undefined;
+  readonly parent: DirEntry | undefined;
+  created: boolean;
+  /** names restored into it (for --delete) */
+  readonly names: Set<string>;
+  selectedAll: boolean;
+}
+
+type RestoreRepo = Pick<Repository, 'loadBlob' | 'catalog' | 'backend' | 'sealer' | 'key'>;
+
+const SLASH = Buffer.from('/');
+
+/**
+ * Restores a tree into a target directory. Nothing is ever written outside the target: names are validated, an
+ * existing symlink where a directory or file goes is replaced (never followed), and files open with O_NOFOLLOW.
+ */
+export class Restorer {
+  readonly #repo: RestoreRepo;
+  readonly #o: RestoreOptions;
+  readonly #files: FileTask[] = [];
+  readonly #dirs: DirEntry[] = [];
+  readonly #links: { path: Buffer; node: Node; first: FileTask }[] = [];
+  readonly #others: { path: Buffer; node: Node }[] = [];
+  readonly #inodes = new Map<string, FileTask>();
+  readonly #start = Date.now();
+  #errors = 0;
+  #skipped = 0;
+  #deleted = 0;
+
+  constructor(repo: RestoreRepo, o: RestoreOptions) {
+    this.#repo = repo;
+    this.#o = o;
+  }
+
+  #warn(path: Buffer | string, e: unknown): void {
+    this.#errors++;
+    this.#o.onEvent?.({ type: 'warning', path: path.toString(), message: e instanceof Error ? e.message : String(e) });
+  }
+
+  /** `root` is the directory node whose contents are restored (or a single non-directory node). */
+  async run(root: { treeId: string; snapshotPath: string } | { node: Node; snapshotPath: string }): Promise<RestoreEvent & { type: 'summary' }> {
+    const o = this.#o;
+    const top: DirEntry = { abs: Buffer.from(o.target.replace(/\/+$/, '') || '/'), node: undefined, parent: undefined, created: false, names: new Set(), selectedAll: !o.filter.hasIncludes };
+    if (!o.dryRun) {
+      mkdirSync(top.abs, { recursive: true });
+      top.created = true;
+    }
+    if ('treeId' in root) await this.#walk(root.treeId, root.snapshotPath, top, !o.filter.hasIncludes);
+    else this.#entry(root.node, top, root.snapshotPath.replace(/\/[^/]*$/, '') || '', !o.filter.hasIncludes);
+
+    const bytesTotal = this.#files.reduce((a, f) => a + f.size, 0);
+    let bytesWritten = 0;
+    if (!o.dryRun) {
+      const progress = setInterval(() => {
+        o.onEvent?.({ type: 'progress', elapsedMs: Date.now() - this.#start, filesDone: done.files, filesTotal: this.#files.length, bytesDone: done.bytes, bytesTotal });
+      }, 250);
+      const done = { files: 0, bytes: 0 };
+      try {
+        bytesWritten = await writeContents(this.#repo, this.#files, {
+          sparse: o.sparse,
+          ...(o.signal ? { signal: o.signal } : {}),
+          onFileDone: (f) => {
+            done.files++;
+            for (const w of applyMetadata(f.path, f.node, { owner: o.owner ?? true, xattrs: true })) this.#warn(f.path, w);
+          },
+          onBytes: (n) => (done.bytes += n),
+          onError: (f, e) => this.#warn(f.path, e),
+        });
+      } finally {
+        clearInterval(progress);
+      }
+      for (const l of this.#links) {
+        try {
+          replaceExisting(l.path);
+          linkSync(l.first.path, l.path);
+        } catch (e) {
+          this.#warn(l.path, e);
+        }
+      }
+      for (const x of this.#others) for (const w of applyMetadata(x.path, x.node, { owner: o.owner ?? true, xattrs: true })) this.#warn(x.path, w);
+      if (o.delete) this.#deleteExtra();
+      for (let i = this.#dirs.length - 1; i >= 0; i--) {
+        const d = this.#dirs[i] as DirEntry;
+        if (d.created && d.node) for (const w of applyMetadata(d.abs, d.node, { owner: o.owner ?? true, xattrs: true })) this.#warn(d.abs, w);
+      }
+    }
+    let verified: { files: number; failures: number } | undefined;
+    if (o.verify && !o.dryRun) {
+      verified = await verifyFiles(this.#repo, this.#files.filter((f) => !f.failed), {
+        ...(o.signal ? { signal: o.signal } : {}),
+        onMismatch: (f, why) => this.#warn(f.path, `verification failed: ${why}`),
+      });
+    }
+    const summary = {
+      type: 'summary' as const,
+      elapsedMs: Date.now() - this.#start,
+      filesRestored: this.#files.length + this.#links.length,
+      filesSkipped: this.#skipped,
+      dirs: this.#dirs.length,
+      bytesWritten,
+      bytesTotal,
+      deleted: this.#deleted,
+      errors: this.#errors + (verified?.failures ?? 0),
+      dryRun: o.dryRun,
+      ...(verified ? { verified: verified.files, verifyFailures: verified.failures } : {}),
+    };
+    o.onEvent?.(summary);
+    return summary;
+  }
+
+  async #walk(treeId: string, snapPath: string, dir: DirEntry, selected: boolean): Promise<void> {
+    if (this.#o.signal?.aborted) throw new AbortedError();
+    let tree;
+    try {
+      tree = await loadTree(this.#repo, treeId, this.#o.signal);
+    } catch (e) {
+      if (e instanceof AbortedError) throw e;
+      this.#warn(dir.abs, e);
+      return;
+    }
+    const seen = new Set<string>();
+    for (const node of tree.nodes) {
+      const sub = await this.#entry(node, dir, snapPath, selected, seen);
+      if (sub) await this.#walk(sub.treeId, sub.snapPath, sub.dir, sub.selected);
+    }
+  }
+
+  /** Plans one node; returns the subdirectory to descend into, if any. */
+  #entry(node: Node, dir: DirEntry, snapPath: string, parentSelected: boolean, seen?: Set<string>): { treeId: string; snapPath: string; dir: DirEntry; selected: boolean } | undefined {
+    const o = this.#o;
+    let name: Buffer;
+    try {
+      name = safeNameBytes(node);
+    } catch (e) {
+      this.#warn(Buffer.concat([dir.abs, SLASH, Buffer.from(node.name ?? '')]), e);
+      return undefined;
+    }
+    const key = name.toString('latin1');
+    if (seen) {
+      if (seen.has(key)) {
+        this.#warn(Buffer.concat([dir.abs, SLASH, name]), 'duplicate name in snapshot tree; skipped');
+        return undefined;
+      }
+      seen.add(key);
+    }
+    const path = Buffer.concat([dir.abs, SLASH, name]);
+    const sp = `${snapPath}/${node.name}`;
+    if (o.filter.excluded(sp)) return undefined;
+    const selected = parentSelected || o.filter.included(sp);
+    if (node.type === 'dir') {
+      const d: DirEntry = { abs: path, node, parent: dir, created: false, names: new Set(), selectedAll: selected };
+      if (selected) {
+        dir.names.add(key);
+        if (!this.#ensureDir(d)) return undefined;
+      }
+      return node.subtree ? { treeId: node.subtree, snapPath: sp, dir: d, selected } : undefined;
+    }
+    if (!selected) return undefined;
+    dir.names.add(key);
+    if (!this.#ensureDir(dir)) return undefined;
+    const existing = lstatOrUndefined(path);
+    if (existing && node.type === 'file' && this.#skipExisting(existing, node)) {
+      this.#skipped++;
+      return undefined;
+    }
+    if (o.dryRun) {
+      if (node.type === 'file') this.#files.push({ path, node, size: node.size ?? 0, content: node.content ?? [], failed: false, existing: !!existing });
+      return undefined;
+    }
+    try {
+      if (node.type === 'file') {
+        const ikey = node.links && node.links > 1 && node.inode ? `${node.dev}:${node.inode}` : undefined;
+        const first = ikey ? this.#inodes.get(ikey) : undefined;
+        if (first) {
+          this.#links.push({ path, node, first });
+          return undefined;
+        }
+        if (existing?.isDirectory()) rmSync(path, { recursive: true });
+        const task: FileTask = { path, node, size: node.size ?? 0, content: node.content ?? [], failed: false, existing: !!existing };
+        this.#files.push(task);
+        if (ikey) this.#inodes.set(ikey, task);
+        return undefined;
+      }
+      replaceExisting(path, existing);
+      if (node.type === 'symlink') symlinkSync(linkTargetBytes(node), path);
+      else if (node.type === 'fifo') mkfifo(path, node.mode & 0o7777);
+      else if (node.type === 'chardev' || node.type === 'blockdev') {
+        const rdev = BigInt(node.rdev ?? '0');
+        mknod(path, (node.type === 'chardev' ? 0o020000 : 0o060000) | (node.mode & 0o7777), rdev);
+      } else if (node.type === 'socket') return undefined; // sockets are not restorable; restic skips them too
+      this.#others.push({ path, node });
+    } catch (e) {
+      this.#warn(path, e);
+    }
+    return undefined;
+  }
+
+  #skipExisting(st: BigIntStats, node: Node): boolean {
+    switch (this.#o.overwrite) {
+      case 'never':
+        return true;
+      case 'if-newer':
+        return st.mtimeNs >= BigInt(node.mtime);
+      case 'if-changed':
+        return st.isFile() && Number(st.size) === (node.size ?? 0) && st.mtimeNs === BigInt(node.mtime);
+      default:
+        return false;
+    }
+  }
+
+  /** Creates a directory (and its parents) once; replaces a non-directory in its way. False on failure. */
+  #ensureDir(d: DirEntry): boolean {
+    if (d.created) return true;
+    if (d.parent && !this.#ensureDir(d.parent)) return false;
+    this.#dirs.push(d);
+    if (this.#o.dryRun) {
+      d.created = true;
+      return true;
+    }
+    try {
+      const st = lstatOrUndefined(d.abs);
+      if (st && !st.isDirectory()) {
+        unlinkSync(d.abs);
+      }
+      if (!st || !st.isDirectory()) mkdirSync(d.abs, { mode: 0o700 });
+      d.created = true;
+      return true;
+    } catch (e) {
+      this.#warn(d.abs, e);
+      return false;
+    }
+  }
+
+  #deleteExtra(): void {
+    for (const d of this.#dirs.filter((x) => x.selectedAll && x.created)) {
+      let names: Buffer[];
+      try {
+        names = readdirSync(d.abs, { encoding: 'buffer' });
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        if (d.names.has(n.toString('latin1'))) continue;
+        try {
+          rmSync(Buffer.concat([d.abs, SLASH, n]), { recursive: true, force: true });
+          this.#deleted++;
+        } catch (e) {
+          this.#warn(Buffer.concat([d.abs, SLASH, n]), e);
+        }
+      }
+    }
+  }
+}
+
+function lstatOrUndefined(p: Buffer): BigIntStats | undefined {
+  try {
+    return lstatSync(p, { bigint: true, throwIfNoEntry: false });
+  } catch (e) {
+    if (errnoCode(e) === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+/** Removes whatever is at `p` (never following a symlink) so a new entry can be made there. */
+function replaceExisting(p: Buffer, st = lstatOrUndefined(p)): void {
+  if (!st) return;
+  if (st.isDirectory()) rmSync(p, { recursive: true });
+  else unlinkSync(p);
+}
