@@ -11,7 +11,7 @@ import type { BackupEvent } from './events.ts';
 import type { DirRules, ExcludeMatcher } from './excludes.ts';
 import { nodeFromStat } from './node-from-stat.ts';
 import { type SnapshotMeta, composeSnapshot } from './snapshot-meta.ts';
-import { type PendingNode, RootBuilder } from './root-builder.ts';
+import { type PendingNode, RootBuilder, settle } from './root-builder.ts';
 import { WorkerPool } from './worker-pool.ts';
 import type { FileJob, FileResult } from './worker-protocol.ts';
 
@@ -72,7 +72,15 @@ export class Archiver {
         catalogPath: repo.catalog.path,
       },
       async (p) => {
-        await this.#saver.store({ id: p.id, data: Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength), blobs: p.blobs.map((b) => ({ ...b, id: Buffer.from(b.id) })) });
+        const ids = Buffer.from(p.ids.buffer, p.ids.byteOffset, p.ids.byteLength);
+        let offset = 0;
+        const blobs = p.types.map((type, i) => {
+          const length = p.lengths[i] as number;
+          const b = { id: ids.subarray(i * 32, i * 32 + 32), type, offset, length, rawLength: p.rawLengths[i] as number };
+          offset += length;
+          return b;
+        });
+        await this.#saver.store({ id: p.id, data: Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength), blobs });
       },
       (bytes) => {
         this.#stats.totalBytesProcessed += bytes;
@@ -201,12 +209,12 @@ export class Archiver {
       if (pn) children.push(pn);
       if (++i % 512 === 0) await yieldNow();
     }
-    const all = Promise.all(children).then(async (nodes) => {
+    const all = Promise.all(children.map(settle)).then(async (nodes) => {
       node.subtree = await this.#saveTree(nodes.filter((n): n is Node => n !== undefined));
       return node;
     });
     all.catch(() => {});
-    return all;
+    return { wait: all };
   }
 
   async #fileNode(node: Node, path: Buffer, st: BigIntStats): Promise<PendingNode | undefined> {
@@ -241,7 +249,7 @@ export class Archiver {
     this.#inFlight++;
     const p = new Promise<Node | undefined>((resolve, reject) => {
       const b = (this.#batch ??= { files: [], nodes: [], bytes: 0 });
-      b.files.push({ path, size: Number(st.size), mtimeNs: st.mtimeNs });
+      b.files.push({ path: path.toString('latin1'), size: Number(st.size), mtimeNs: st.mtimeNs });
       b.nodes.push({ node, path, st, resolve, reject });
       b.bytes += Number(st.size);
       if (b.files.length >= BATCH_FILES || b.bytes >= BATCH_BYTES) this.#dispatch();
@@ -251,7 +259,7 @@ export class Archiver {
       }
     });
     p.catch(() => {});
-    return p;
+    return { wait: p };
   }
 
   #dispatch(): void {

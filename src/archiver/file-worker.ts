@@ -31,6 +31,13 @@ const READ = Math.max(8 << 20, init.chunker.max * 2);
 const buf = Buffer.allocUnsafe(READ + init.chunker.max);
 const O_NOATIME = C.O_NOATIME ?? 0;
 
+/** Copies ids into a buffer of its own, so posting it does not clone a shared pool. */
+function ownIds(ids: readonly Buffer[]): Uint8Array {
+  const out = new Uint8Array(ids.length * 32);
+  ids.forEach((id, i) => out.set(id, i * 32));
+  return out;
+}
+
 function post(m: FromWorker, transfer?: ArrayBuffer[]): void {
   port!.postMessage(m, transfer ? { transfer } : undefined);
 }
@@ -39,8 +46,13 @@ async function shipPack(): Promise<void> {
   if (pack.count === 0) return;
   const p = pack.finish();
   const data = new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength);
+  const ids = new Uint8Array(p.blobs.length * 32);
+  p.blobs.forEach((b, i) => ids.set(b.id, i * 32));
   unacked++;
-  post({ t: 'pack', id: p.id, data, blobs: p.blobs }, [p.data.buffer as ArrayBuffer]);
+  post(
+    { t: 'pack', id: p.id, data, ids, types: p.blobs.map((b) => b.type), lengths: p.blobs.map((b) => b.length), rawLengths: p.blobs.map((b) => b.rawLength) },
+    [p.data.buffer as ArrayBuffer, ids.buffer],
+  );
   while (unacked >= MAX_UNACKED) await new Promise<void>((r) => (ackWaiter = r));
 }
 
@@ -66,7 +78,7 @@ function openFile(path: Buffer): number {
 }
 
 async function saveFile(job: number, f: FileJob): Promise<FileResult> {
-  const path = Buffer.from(f.path);
+  const path = Buffer.from(f.path, 'latin1');
   const ids: Buffer[] = [];
   const stats = { newBytes: 0, newBlobs: 0 };
   let fd: number;
@@ -109,9 +121,9 @@ async function saveFile(job: number, f: FileJob): Promise<FileResult> {
     if (sinceProgress > 0) post({ t: 'progress', job, bytes: sinceProgress });
     const st = fstatSync(fd, { bigint: true });
     const changed = Number(st.size) !== total || st.mtimeNs !== f.mtimeNs || total !== f.size;
-    return { content: Buffer.concat(ids), size: total, changed, newBytes: stats.newBytes, newBlobs: stats.newBlobs };
+    return { content: ownIds(ids), size: total, changed, newBytes: stats.newBytes, newBlobs: stats.newBlobs };
   } catch (e) {
-    return { content: Buffer.concat(ids), size: total, changed: true, error: (e as Error).message, errorCode: errnoCode(e) ?? 'EIO', newBytes: stats.newBytes, newBlobs: stats.newBlobs };
+    return { content: ownIds(ids), size: total, changed: true, error: (e as Error).message, errorCode: errnoCode(e) ?? 'EIO', newBytes: stats.newBytes, newBlobs: stats.newBlobs };
   } finally {
     closeSync(fd);
   }

@@ -4,7 +4,12 @@ import { InvalidInputError, errnoCode } from '../errors.ts';
 import type { Node } from '../model/node.ts';
 import { nodeFromStat } from './node-from-stat.ts';
 
-export type PendingNode = Node | Promise<Node | undefined>;
+/** A node, or one still being saved. Wrapped, not a bare Promise: an async function returning a Promise would wait for it. */
+export type PendingNode = Node | { readonly wait: Promise<Node | undefined> };
+
+export function settle(p: PendingNode): Node | Promise<Node | undefined> {
+  return 'wait' in p ? p.wait : p;
+}
 
 interface Dir {
   readonly path: string;
@@ -51,7 +56,7 @@ export class RootBuilder {
       // backing up "/" itself: the root tree is the filesystem root's tree
       const st = lstatSync('/', { bigint: true });
       const n = await this.#scan(Buffer.from('/'), st, Buffer.from('/'));
-      const node = await n;
+      const node = n && (await settle(n));
       if (!node?.subtree) throw new InvalidInputError('cannot read /');
       return node.subtree;
     }
@@ -60,7 +65,7 @@ export class RootBuilder {
 
   async #children(d: Dir, saveTree: (nodes: Node[]) => Promise<string>, onError: (path: string, e: unknown) => void): Promise<Node[]> {
     const names = [...d.children.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    const pending: PendingNode[] = [];
+    const pending: (Node | Promise<Node | undefined>)[] = [];
     for (const name of names) {
       const c = d.children.get(name) as Dir;
       let st: BigIntStats;
@@ -73,7 +78,7 @@ export class RootBuilder {
       }
       if (c.leaf) {
         const n = await this.#scan(Buffer.from(c.path), st, Buffer.from(basename(c.path)));
-        if (n) pending.push(n);
+        if (n) pending.push(settle(n));
       } else {
         const node = nodeFromStat(Buffer.from(name), Buffer.from(c.path), st, { xattrs: true });
         node.subtree = await saveTree(await this.#children(c, saveTree, onError));

@@ -10,7 +10,8 @@ export interface WorkerInit {
 }
 
 export interface FileJob {
-  readonly path: Uint8Array;
+  /** raw path bytes as a latin1 string: lossless, and far cheaper to send than a Buffer (a view would copy its pool) */
+  readonly path: string;
   readonly size: number;
   readonly mtimeNs: bigint;
 }
@@ -22,7 +23,7 @@ export type ToWorker =
   | { readonly t: 'stop' };
 
 export interface FileResult {
-  /** concatenated 32-byte blob ids */
+  /** concatenated 32-byte blob ids, in a buffer of its own */
   readonly content: Uint8Array;
   readonly size: number;
   /** the file's size or mtime differed between the scan and the end of the read */
@@ -38,7 +39,12 @@ export interface PackMsg {
   readonly t: 'pack';
   readonly id: string;
   readonly data: Uint8Array;
-  readonly blobs: ReadonlyArray<{ id: Uint8Array; type: 'data' | 'tree'; offset: number; length: number; rawLength: number }>;
+  /** per blob: type, stored length, plaintext length; offsets follow from the lengths */
+  readonly types: readonly ('data' | 'tree')[];
+  readonly lengths: readonly number[];
+  readonly rawLengths: readonly number[];
+  /** concatenated 32-byte blob ids */
+  readonly ids: Uint8Array;
 }
 
 export type FromWorker =
