@@ -49,7 +49,7 @@ export function* decodeIndex(data: Buffer): Generator<IndexedPack> {
     const count = data.readUInt32LE(o + 32);
     o += 36;
     if (count > MAX_PACK_BLOBS || o + count * BLOB_BYTES > data.length) throw new IntegrityError('index file has an impossible blob count');
-    const blobs: PackBlob[] = new Array(count);
+    const blobs: PackBlob[] = Array.from({ length: count });
     for (let j = 0; j < count; j++) {
       const t = data[o];
       if (t !== 0 && t !== 1) throw new IntegrityError('index file has an unknown blob type');

@@ -38,7 +38,7 @@ export class MemBackend implements Backend {
 
   async *list(type: FileType, o?: OpOptions): AsyncIterable<FileInfo> {
     const prefix = `${type}/`;
-    for (const [k, v] of [...this.#files]) {
+    for (const [k, v] of Array.from(this.#files)) {
       throwIfAborted(o?.signal);
       if (k.startsWith(prefix)) yield { name: k.slice(prefix.length), size: v.length };
     }
