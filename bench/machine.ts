@@ -1,5 +1,5 @@
-import { availableParallelism, cpus, release, totalmem } from 'node:os';
-import { runCapture } from './measure.ts';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { runCapture, summarizeOutput } from './measure.ts';
 import type { Tool, ToolPaths } from './tools.ts';
 
 export interface MachineInfo {
@@ -13,6 +13,9 @@ export interface MachineInfo {
   /** File system type of the bench work directory (repositories, restores). */
   workFs: string;
   corpusFs: string;
+  /** 1-minute load average when the run started (other load on the machine skews timings). */
+  loadAvgStart: number;
+  loadAvgEnd: number | null;
 }
 
 async function fsType(dir: string): Promise<string> {
@@ -31,12 +34,16 @@ export async function machineInfo(workDir: string, corpusDir: string): Promise<M
     node: process.version,
     workFs: await fsType(workDir),
     corpusFs: await fsType(corpusDir),
+    loadAvgStart: loadavg()[0] ?? 0,
+    loadAvgEnd: null,
   };
 }
 
 export async function toolVersion(tool: Tool, paths: ToolPaths): Promise<string> {
   const r = await runCapture(tool.version.cmd, tool.version.args, { env: { ...process.env, ...tool.env(paths) }, timeoutMs: 60_000 });
-  const line = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
-  if (r.code !== 0) return `unknown (\`${tool.version.args.join(' ')}\` failed: ${r.error ?? `exit ${r.code}`}${line ? `: ${line.slice(0, 120)}` : ''})`;
-  return line;
+  if (r.code !== 0) {
+    const why = summarizeOutput(`${r.stdout}\n${r.stderr}`, 1, 160);
+    return `unknown (\`${tool.version.args.join(' ')}\` failed: ${r.error ?? `exit ${r.code}`}${why ? `: ${why}` : ''})`;
+  }
+  return `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
 }

@@ -47,11 +47,23 @@ export function shellQuote(args: readonly string[]): string {
   return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ');
 }
 
-async function tailOf(path: string, maxLines = 6, maxChars = 600): Promise<string> {
-  const s = await readFile(path, 'utf8').catch(() => '');
-  const lines = s.split('\n').map((l) => l.trimEnd()).filter((l) => l.length > 0);
-  const t = lines.slice(-maxLines).join(' | ');
-  return t.length > maxChars ? `…${t.slice(-maxChars)}` : t;
+const NOISE = [/^at /, /^[{}()[\]]+$/, /^\^+$/, /^Node\.js v\d/, /^node:internal\//, /^(code|url|errno|syscall|path|dest|requireStack): /, /^throw /];
+
+/**
+ * A one-line summary of a command's output for failure rows: the first error-looking line (e.g. a Node "Error [...]: msg"
+ * hidden above a stack trace) followed by the last few meaningful lines, without stack frames.
+ */
+export function summarizeOutput(text: string, maxLines = 4, maxChars = 500): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0 && !NOISE.some((re) => re.test(l)));
+  const err = lines.find((l) => /(^|\s|\])(error|fatal|panic)\b|Error\b|ERR_/i.test(l));
+  const picked = lines.slice(-maxLines);
+  if (err !== undefined && !picked.includes(err)) picked.unshift(err);
+  const t = picked.join(' | ');
+  return t.length > maxChars ? `${t.slice(0, maxChars)}…` : t;
+}
+
+async function tailOf(path: string): Promise<string> {
+  return summarizeOutput(await readFile(path, 'utf8').catch(() => ''));
 }
 
 /**

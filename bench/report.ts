@@ -84,8 +84,9 @@ function cellEscape(s: string): string {
   return s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
 
-function table(head: string[], rows: string[][]): string {
-  const lines = [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`];
+/** `rightFrom`: index of the first right-aligned (numeric) column. */
+function table(head: string[], rows: string[][], rightFrom = 1): string {
+  const lines = [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i < rightFrom ? '---' : '---:')).join(' | ')} |`];
   for (const r of rows) lines.push(`| ${r.map(cellEscape).join(' | ')} |`);
   return lines.join('\n');
 }
@@ -113,7 +114,8 @@ function valueCell(a: Agg, f: (r: StepResult) => number | null | undefined, fmt:
   if (m === null) {
     const first = a.failed[0];
     if (first) return shortFailure(first);
-    return a.skipped.length > 0 ? 'skipped' : '—';
+    const sk = a.skipped[0];
+    return sk ? `skipped (${sk.reason ?? '?'})` : '—';
   }
   let s = fmt(m);
   if (spread && vals.length > 1) s += ` (${fmt(Math.min(...vals))}–${fmt(Math.max(...vals))})`;
@@ -155,7 +157,8 @@ export function renderMarkdown(res: BenchResults): string {
   out.push(`- **Rounds:** ${res.options.rounds}; tool order rotates each round (round 1: ${order}); fresh repository and caches per tool per round; warm page cache (corpus read once before round 1).`);
   out.push(
     `- **Machine:** ${m.cpuModel}, nproc ${m.nproc} (${m.logicalCpus} logical CPUs), ${(m.memBytes / 2 ** 30).toFixed(1)} GiB RAM, Linux ${m.kernel}; ` +
-      `work dir on ${m.workFs}, corpus on ${m.corpusFs}.`,
+      `work dir on ${m.workFs}, corpus on ${m.corpusFs}; load average ${m.loadAvgStart.toFixed(2)} at start` +
+      `${m.loadAvgEnd !== null ? `, ${m.loadAvgEnd.toFixed(2)} at end` : ''} (other load on the machine skews timings).`,
   );
   out.push(`- **Versions:** Node ${m.node}; ${tools.map((t) => `${label(t)}: ${res.tools[t]?.version ?? '?'}`).join('; ')}.`);
   for (const t of tools) out.push(`- **${label(t)} settings:** ${res.tools[t]?.notes ?? ''}.`);
@@ -265,6 +268,7 @@ export function renderMarkdown(res: BenchResults): string {
           return r.verify.ok ? `OK${r.verify.layout !== '<target>/<corpus abs path>' ? ` (${r.verify.layout})` : ''}` : `**MISMATCH**: ${r.verify.details.slice(0, 3).join('; ')}`;
         }),
       ]),
+      99,
     ),
   );
   out.push('');
@@ -277,6 +281,7 @@ export function renderMarkdown(res: BenchResults): string {
       table(
         ['Round', 'Tool', 'Step', 'Result'],
         bad.map((r) => [String(r.round), label(r.tool), STEP_LABELS[r.step], r.status === 'skipped' ? `skipped: ${r.reason ?? ''}` : failureText(r)]),
+        4,
       ),
     );
     out.push('');
@@ -304,6 +309,7 @@ export function renderMarkdown(res: BenchResults): string {
           r.status === 'ok' ? (r.verify ? (r.verify.ok ? 'ok, verified' : 'MISMATCH') : 'ok') : r.status === 'skipped' ? 'skipped' : shortFailure(r),
         ];
       }),
+      4,
     ),
   );
   out.push('');

@@ -4,6 +4,7 @@
  *   node bench/run.ts [--rounds N] [--quick] [--corpus DIR] [--tools pybackup,restic,borg] [--timeout SEC]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Corpus, corpusSpec, prepareCorpus } from './corpus.ts';
@@ -24,8 +25,10 @@ const RESULTS_DIR = join(BENCH_DIR, 'results');
 const USAGE = `usage: npm run bench -- [options]   (or: node bench/run.ts [options])
 
   --rounds N        rounds per tool (default 3; 1 with --quick)
-  --quick           smoke run: small corpus (~110 MB), 1 round
-  --corpus DIR      where to build/reuse the corpus (default bench/work/corpus)
+  --quick           smoke run: small corpus (~100 MB), 1 round, well under 2 minutes
+  --corpus DIR      where to build/reuse the corpus (default bench/work/corpus, or
+                    bench/work/corpus-quick with --quick); must be empty/absent or a
+                    corpus made by this script (it is edited and restored during rounds)
   --tools LIST      comma-separated subset of ${TOOL_NAMES.join(',')} (default: all)
   --timeout SEC     per-command time limit (default 3600; 600 with --quick)
   -h, --help        this help`;
@@ -73,7 +76,8 @@ function parseOptions(argv: string[]): Options {
   return {
     rounds: posInt(values.rounds, 'rounds', quick ? 1 : 3),
     quick,
-    corpusDir: resolve(values.corpus ?? join(WORK_DIR, 'corpus')),
+    // Separate default places, so switching between --quick and full runs doesn't rebuild the corpus each time.
+    corpusDir: resolve(values.corpus ?? join(WORK_DIR, quick ? 'corpus-quick' : 'corpus')),
     tools,
     timeoutSec: posInt(values.timeout, 'timeout', quick ? 600 : 3600),
   };
@@ -140,10 +144,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
 
-  log('warming the page cache (reading the whole corpus) ...');
-  let t0 = performance.now();
-  const baseline = await digestTree(corpus.data);
-  log(`  read ${baseline.files} files, ${(baseline.bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const baseline = corpus.baseline; // computing it read the whole corpus: the page cache is warm
 
   const versions: BenchResults['tools'] = {};
   for (const t of usable) {
@@ -174,7 +175,7 @@ async function main(): Promise<number> {
     results.steps.push(r);
     const prefix = `[round ${round}/${opts.rounds}] ${st.tool.label.padEnd(8)} ${STEP_LABELS[step].padEnd(20)}`;
     if (st.broken !== null) {
-      r.reason = `earlier step failed (${st.broken})`;
+      r.reason = st.broken;
       log(`${prefix} skipped: ${r.reason}`);
       return r;
     }
@@ -185,7 +186,7 @@ async function main(): Promise<number> {
     r.measurement = m;
     r.status = m.ok ? 'ok' : 'failed';
     if (!m.ok) {
-      st.broken = `${STEP_LABELS[step]} failed`;
+      st.broken = `${step === 'init' ? 'init' : STEP_LABELS[step]} failed`;
       log(`${prefix} ${failureText(r)}`);
       log(`${' '.repeat(prefix.length)} command: ${m.command}`);
     } else {
@@ -231,7 +232,7 @@ async function main(): Promise<number> {
     editsApplied = true;
     editSummary = await applyEdits(corpus.data, corpus.dir, corpus.manifest.spec.seed);
     results.corpus.editSummary = editSummary;
-    t0 = performance.now();
+    const t0 = performance.now();
     const expected: TreeDigest = await digestTree(corpus.data);
     log(
       `edits applied: ${editSummary.appended} files appended, ${editSummary.rewrittenBytes} bytes rewritten, ` +
@@ -276,6 +277,7 @@ async function main(): Promise<number> {
   }
 
   results.finishedAt = new Date().toISOString();
+  results.machine.loadAvgEnd = loadavg()[0] ?? null;
   const md = renderMarkdown(results);
   const json = `${JSON.stringify(results, null, 2)}\n`;
   await writeFile(join(RESULTS_DIR, `${runStamp}.md`), `${md}\n`);

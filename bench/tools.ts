@@ -41,7 +41,8 @@ export function toolPaths(workDir: string, name: ToolName): ToolPaths {
 }
 
 export function makeTools(projectRoot: string): Record<ToolName, Tool> {
-  const pyb = join(projectRoot, 'bin', 'pybackup');
+  // PYBACKUP_BENCH_BIN lets you benchmark another build (or a wrapper) instead of this checkout's bin/pybackup.
+  const pyb = process.env['PYBACKUP_BENCH_BIN'] || join(projectRoot, 'bin', 'pybackup');
   return {
     pybackup: {
       name: 'pybackup',

@@ -40,6 +40,11 @@ export async function digestTree(root: string): Promise<TreeDigest> {
   return { entries, digest: all.digest('hex'), files, bytes };
 }
 
+function short(desc: string): string {
+  const m = /^f (\d+) ([0-9a-f]{64})$/.exec(desc);
+  return m ? `${m[1]} bytes, sha256 ${m[2]?.slice(0, 12)}…` : desc.slice(0, 60);
+}
+
 /** Human-readable differences (at most `max`), empty when the digests are equal. */
 export function diffDigests(expected: TreeDigest, actual: TreeDigest, max = 8): string[] {
   if (expected.digest === actual.digest) return [];
@@ -54,7 +59,7 @@ export function diffDigests(expected: TreeDigest, actual: TreeDigest, max = 8): 
       if (out.length < max) out.push(`missing: ${rel}`);
     } else if (got !== desc) {
       differ++;
-      if (out.length < max) out.push(`differs: ${rel} (expected ${desc.slice(0, 40)}, got ${got.slice(0, 40)})`);
+      if (out.length < max) out.push(`differs: ${rel} (expected ${short(desc)}; got ${short(got)})`);
     }
   }
   for (const rel of actual.entries.keys()) {

@@ -24,11 +24,9 @@ import type { FileHandle } from 'node:fs/promises';
 import ignore from 'ignore';
 import type { Ignore } from 'ignore';
 import { UsageError, errnoCode } from '../errors.ts';
-import { compilePatternList } from './exclude-patterns.ts';
+import { NO_MATCH, compilePatternList } from './exclude-patterns.ts';
 import type { PatternList, PatternSource } from './exclude-patterns.ts';
 import { readPatternFile } from './exclude-text.ts';
-
-export { parseSize } from './size.ts';
 
 export interface ExcludeOptions {
   /** --exclude (repeatable) */
@@ -89,6 +87,10 @@ interface GitLevel {
 }
 
 interface RulesImpl extends DirRules {
+  /** Rules of a top level (rootRules): the pattern indexes of the parent path are unknown, match whole paths. */
+  readonly top: boolean;
+  /** Per pattern list: the highest index of a pattern matching (a window of) this directory's path, or NO_MATCH. */
+  readonly idx: readonly number[];
   readonly git: GitLevel | undefined;
   /** A tag file fired in this directory: every child except `keep` is excluded. */
   readonly tagged: boolean;
@@ -96,7 +98,7 @@ interface RulesImpl extends DirRules {
 }
 
 const GITIGNORE = Buffer.from('.gitignore');
-const ROOT_RULES: RulesImpl = { kind: 'dir-rules', git: undefined, tagged: false, keep: undefined };
+const ROOT_RULES: RulesImpl = { kind: 'dir-rules', top: true, idx: [], git: undefined, tagged: false, keep: undefined };
 
 /** Parses `NAME[:HEADER]` (restic --exclude-if-present). */
 export function parseTagSpec(spec: string): { name: string; header: string | undefined } {
@@ -110,10 +112,12 @@ export function parseTagSpec(spec: string): { name: string; header: string | und
   return { name, header: colon > 0 ? spec.slice(colon + 1) : undefined };
 }
 
-/** The directory path as matched: no trailing slash, "/" becomes "". */
-function normDir(dirAbs: Buffer): string {
-  const s = dirAbs.toString('utf8');
-  return s.endsWith('/') ? s.slice(0, -1) : s;
+/** A path as matched: one leading slash (the walker joins "/" + "/" + name), no trailing slash except for "/". */
+function normPath(p: Buffer): string {
+  let s = p.toString('utf8');
+  if (s.startsWith('//')) s = s.replace(/^\/+/, '/');
+  if (s.length > 1 && s.endsWith('/')) s = s.replace(/\/+$/, '');
+  return s;
 }
 
 function joinChild(dirAbs: Buffer, name: Buffer): Buffer {
@@ -166,7 +170,7 @@ export async function createExcludeMatcher(o: ExcludeOptions): Promise<ExcludeMa
   }
   const gitIgnore = o.gitIgnore === true;
   const empty = lists.length === 0 && tags.length === 0 && limit === undefined && !gitIgnore;
-  const perDir = tags.length > 0 || gitIgnore;
+  const perDir = tags.length > 0 || gitIgnore || lists.length > 0;
 
   async function tagFires(dirAbs: Buffer, t: TagSpec): Promise<boolean> {
     if (t.header === undefined) return true;
@@ -232,18 +236,23 @@ export async function createExcludeMatcher(o: ExcludeOptions): Promise<ExcludeMa
           tagged = true;
         }
       }
+      const dirStr = normPath(dirAbs);
+      const dirName = dirStr.slice(dirStr.lastIndexOf('/') + 1);
+      const getDir = (): string => dirStr;
+      const idx = lists.map((l, k) =>
+        dirName === '' ? NO_MATCH : p.top ? l.fullIndex(dirStr) : l.endIndex(p.idx[k] ?? NO_MATCH, Buffer.from(dirName), getDir),
+      );
       let git = p.git;
       if (gitIgnore) {
         git = cloneChain(p.git);
         if (names.some((n) => n.equals(GITIGNORE))) {
           const text = await readGitignore(dirAbs);
           if (text !== undefined && /^[ \t]*[^#\s]/m.test(text)) {
-            git = { ig: ignore({ ignorecase: false }).add(text), prefixLen: normDir(dirAbs).length + 1, parent: git };
+            git = { ig: ignore({ ignorecase: false }).add(text), prefixLen: (dirStr === '/' ? 0 : dirStr.length) + 1, parent: git };
           }
         }
       }
-      if (!tagged && git === p.git && !p.tagged) return parent;
-      const r: RulesImpl = { kind: 'dir-rules', git, tagged, keep: tagged ? keep : undefined };
+      const r: RulesImpl = { kind: 'dir-rules', top: false, idx, git, tagged, keep: tagged ? keep : undefined };
       return r;
     },
 
@@ -252,11 +261,19 @@ export async function createExcludeMatcher(o: ExcludeOptions): Promise<ExcludeMa
       if (limit !== undefined && !isDir && size > limit) return true;
       if (r.tagged && !(r.keep !== undefined && name.equals(r.keep))) return true;
       if (lists.length === 0 && r.git === undefined) return false;
-      let s = absPath.toString('utf8');
-      if (s.startsWith('//')) s = s.replace(/^\/+/, '/');
-      for (const l of lists) if (l.matches(s)) return true;
-      for (let g = r.git; g !== undefined; g = g.parent) {
-        const rel = s.slice(g.prefixLen);
+      let s: string | undefined;
+      const getPath = (): string => (s ??= normPath(absPath));
+      if (lists.length > 0) {
+        for (let k = 0; k < lists.length; k++) {
+          const l = lists[k] as PatternList;
+          const i = r.top ? l.fullIndex(getPath()) : l.endIndex(r.idx[k] ?? NO_MATCH, name, getPath);
+          if (i !== NO_MATCH && !l.isNegated(i)) return true;
+        }
+      }
+      if (r.git === undefined) return false;
+      const path = getPath();
+      for (let g: GitLevel | undefined = r.git; g !== undefined; g = g.parent) {
+        const rel = path.slice(g.prefixLen);
         if (rel === '') continue;
         const res = g.ig.test(isDir ? `${rel}/` : rel);
         if (res.ignored) return true;
