@@ -1,9 +1,11 @@
-import { closeSync, constants as C, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { AbortedError } from '../errors.ts';
+import { closeSync, constants as C, ftruncateSync, openSync, unlinkSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { AbortedError, errnoCode, InternalError } from '../errors.ts';
 import type { Node } from '../model/node.ts';
-import { openBlob } from '../repository/blob-codec.ts';
 import type { BlobLocation } from '../repository/catalog.ts';
 import type { Repository } from '../repository/repository.ts';
+import type { BlobWork, RangeResult, RestoreWorkerInit, WriteTarget } from './restore-protocol.ts';
 
 export interface FileTask {
   readonly path: Buffer;
@@ -14,193 +16,182 @@ export interface FileTask {
   readonly existing: boolean;
 }
 
-interface Target {
-  readonly file: FileState;
-  readonly offset: number;
-}
-interface PackBlobWork {
-  readonly id: Buffer;
+interface PackBlob {
+  readonly id: string;
   readonly loc: BlobLocation;
-  readonly targets: Target[];
-}
-interface FileState {
-  readonly task: FileTask;
-  remaining: number;
-  fd: number | undefined;
-  opened: boolean;
+  readonly targets: WriteTarget[];
 }
 
-const MAX_OPEN = 256;
 const GAP = 256 * 1024;
-const PACK_CONCURRENCY = 4;
+const MAX_RANGE = 32 << 20;
+const LOADS_IN_FLIGHT = 4;
+const JOBS_PER_WORKER = 3;
 
-type WriterRepo = Pick<Repository, 'catalog' | 'backend' | 'sealer' | 'key'>;
+type WriterRepo = Pick<Repository, 'catalog' | 'backend' | 'key'>;
+
+interface Options {
+  readonly sparse: boolean;
+  readonly signal?: AbortSignal;
+  readonly workers?: number;
+  readonly onFileDone: (f: FileTask) => void;
+  readonly onBytes: (n: number) => void;
+  readonly onError: (f: FileTask, e: unknown) => void;
+}
 
 /**
- * Writes file contents pack by pack: every pack is read once (in coalesced ranges), each blob is decrypted and
- * verified once and written to every place that needs it with positional writes. Returns bytes written.
+ * Writes file contents pack by pack: the main thread reads each pack once (coalesced ranges), worker threads decrypt,
+ * verify and write every blob to each place that needs it. Returns bytes written.
  */
-export async function writeContents(
-  repo: WriterRepo,
-  files: readonly FileTask[],
-  o: { sparse: boolean; signal?: AbortSignal; onFileDone: (f: FileTask) => void; onBytes: (n: number) => void; onError: (f: FileTask, e: unknown) => void },
-): Promise<number> {
-  const packs = new Map<string, Map<string, PackBlobWork>>();
-  const open = new Map<FileState, true>();
-  let written = 0;
-
-  const finish = (f: FileState): void => {
-    try {
-      if (f.fd === undefined) f.fd = openSync(f.task.path, flags(!f.opened), 0o600);
-      f.opened = true;
-      ftruncateSync(f.fd, f.task.size);
-    } catch (e) {
-      fail(f, e);
-    }
-    if (f.fd !== undefined) closeSync(f.fd);
-    f.fd = undefined;
-    open.delete(f);
-    if (!f.task.failed) o.onFileDone(f.task);
+export async function writeContents(repo: WriterRepo, files: readonly FileTask[], o: Options): Promise<number> {
+  const packs = new Map<string, Map<string, PackBlob>>();
+  const remaining = new Int32Array(files.length);
+  const fail = (i: number, e: unknown): void => {
+    const f = files[i] as FileTask;
+    if (!f.failed) o.onError(f, e);
+    f.failed = true;
   };
-  const fail = (f: FileState, e: unknown): void => {
-    if (!f.task.failed) o.onError(f.task, e);
-    f.task.failed = true;
-  };
-
-  for (const task of files) {
-    const f: FileState = { task, remaining: 0, fd: undefined, opened: false };
-    const work: { id: Buffer; loc: BlobLocation; offset: number }[] = [];
+  files.forEach((task, i) => {
+    const work: { hex: string; loc: BlobLocation; offset: number }[] = [];
     let offset = 0;
     for (const hex of task.content) {
-      const id = Buffer.from(hex, 'hex');
-      const loc = repo.catalog.blob(id);
-      if (!loc) {
-        fail(f, new Error(`blob ${hex} is missing from the repository index`));
-        break;
-      }
-      work.push({ id, loc, offset });
+      const loc = repo.catalog.blob(Buffer.from(hex, 'hex'));
+      if (!loc) return fail(i, new Error(`blob ${hex} is missing from the repository index`));
+      work.push({ hex, loc, offset });
       offset += loc.rawLength;
     }
-    if (task.failed) continue;
-    if (offset !== task.size) {
-      fail(f, new Error(`content adds up to ${offset} bytes, the snapshot says ${task.size}`));
-      continue;
+    if (offset !== task.size) return fail(i, new Error(`content adds up to ${offset} bytes, the snapshot says ${task.size}`));
+    try {
+      if (task.existing) unlinkIfPresent(task.path);
+      if (work.length === 0 || o.sparse) createSized(task.path, task.size);
+    } catch (e) {
+      return fail(i, e);
     }
-    if (work.length === 0) {
-      finish(f);
-      continue;
-    }
+    if (work.length === 0) return o.onFileDone(task);
+    const path = task.path.toString('latin1');
     for (const w of work) {
       let pm = packs.get(w.loc.pack);
       if (!pm) packs.set(w.loc.pack, (pm = new Map()));
-      const key = w.id.toString('hex');
-      let pb = pm.get(key);
-      if (!pb) pm.set(key, (pb = { id: w.id, loc: w.loc, targets: [] }));
-      pb.targets.push({ file: f, offset: w.offset });
-      f.remaining++;
+      let pb = pm.get(w.hex);
+      if (!pb) pm.set(w.hex, (pb = { id: w.hex, loc: w.loc, targets: [] }));
+      pb.targets.push({ path, offset: w.offset, size: task.size, file: i });
+      remaining[i]!++;
+    }
+  });
+
+  const ranges: { pack: string; start: number; end: number; blobs: PackBlob[] }[] = [];
+  for (const [pack, blobs] of packs) {
+    const list = [...blobs.values()].sort((a, b) => a.loc.offset - b.loc.offset);
+    let cur: (typeof ranges)[number] | undefined;
+    for (const b of list) {
+      const end = b.loc.offset + b.loc.length;
+      if (cur && b.loc.offset - cur.end <= GAP && end - cur.start <= MAX_RANGE) {
+        cur.end = end;
+        cur.blobs.push(b);
+      } else {
+        cur = { pack, start: b.loc.offset, end, blobs: [b] };
+        ranges.push(cur);
+      }
     }
   }
-
-  const zero = Buffer.alloc(1 << 20);
-  const isZero = (b: Buffer): boolean => {
-    for (let p = 0; p < b.length; p += zero.length) {
-      const n = Math.min(zero.length, b.length - p);
-      if (!b.subarray(p, p + n).equals(zero.subarray(0, n))) return false;
-    }
-    return true;
-  };
-
-  const writeBlob = (pb: PackBlobWork, plain: Buffer | undefined, err: unknown): void => {
-    const skip = plain !== undefined && o.sparse && isZero(plain);
-    for (const t of pb.targets) {
-      const f = t.file;
-      if (!f.task.failed) {
-        if (plain === undefined) fail(f, err);
-        else {
-          try {
-            if (f.fd === undefined) {
-              if (open.size >= MAX_OPEN) closeOldest(open);
-              f.fd = openSync(f.task.path, flags(!f.opened), 0o600);
-              if (!f.opened && o.sparse) ftruncateSync(f.fd, f.task.size);
-              f.opened = true;
-              open.set(f, true);
-            }
-            if (!skip) {
-              let p = 0;
-              while (p < plain.length) p += writeSync(f.fd, plain, p, plain.length - p, t.offset + p);
-              written += plain.length;
-            }
-            o.onBytes(plain.length);
-          } catch (e) {
-            fail(f, e);
-          }
-        }
-      }
-      if (--f.remaining === 0) finish(f);
-    }
-  };
-
-  const queue = [...packs.entries()];
   packs.clear();
-  const worker = async (): Promise<void> => {
-    for (let item = queue.shift(); item; item = queue.shift()) {
-      if (o.signal?.aborted) throw new AbortedError();
-      const [pack, blobs] = item;
-      const list = [...blobs.values()].sort((a, b) => a.loc.offset - b.loc.offset);
-      let i = 0;
-      while (i < list.length) {
-        let j = i + 1;
-        while (j < list.length && (list[j] as PackBlobWork).loc.offset - endOf(list[j - 1] as PackBlobWork) <= GAP) j++;
-        const first = list[i] as PackBlobWork;
-        const start = first.loc.offset;
-        const end = endOf(list[j - 1] as PackBlobWork);
-        let data: Uint8Array | undefined;
-        let loadErr: unknown;
-        try {
-          data = await repo.backend.load({ type: 'pack', name: pack }, { offset: start, length: end - start }, o.signal ? { signal: o.signal } : undefined);
-        } catch (e) {
-          if (o.signal?.aborted) throw new AbortedError();
-          loadErr = e;
+  if (ranges.length === 0) return 0;
+
+  const init: RestoreWorkerInit = { encKey: repo.key.encrypt, idKey: repo.key.id, sparse: o.sparse };
+  const n = Math.max(1, Math.min(o.workers ?? availableParallelism(), 8, ranges.length));
+  const workers = Array.from({ length: n }, () => new Worker(new URL('./restore-worker.ts', import.meta.url), { workerData: init, execArgv: ['--no-warnings=ExperimentalWarning'] }));
+  const load = new Int32Array(n);
+  const pending = new Map<number, { resolve: (r: RangeResult) => void; reject: (e: unknown) => void }>();
+  let failure: unknown;
+  let slotFree: (() => void) | undefined;
+  const onFail = (e: unknown): void => {
+    failure ??= e;
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+    slotFree?.();
+  };
+  workers.forEach((w, wi) => {
+    w.on('message', (r: RangeResult) => {
+      load[wi]!--;
+      pending.get(r.job)?.resolve(r);
+      pending.delete(r.job);
+      const s = slotFree;
+      slotFree = undefined;
+      s?.();
+    });
+    w.on('error', onFail);
+    w.on('exit', (code) => {
+      if (code !== 0) onFail(new InternalError(`restore worker exited with code ${code}`));
+    });
+  });
+
+  let written = 0;
+  let next = 0;
+  let job = 0;
+  const finished = (r: RangeResult, blobs: readonly PackBlob[]): void => {
+    written += r.bytes;
+    o.onBytes(r.bytes);
+    for (const f of r.failed) fail(f.file, new Error(f.message));
+    for (const b of blobs) {
+      for (const t of b.targets) {
+        if (--remaining[t.file]! === 0) {
+          const f = files[t.file] as FileTask;
+          if (!f.failed) o.onFileDone(f);
         }
-        for (let k = i; k < j; k++) {
-          const pb = list[k] as PackBlobWork;
-          if (!data) {
-            writeBlob(pb, undefined, loadErr);
-            continue;
-          }
-          let plain: Buffer | undefined;
-          let err: unknown;
-          try {
-            plain = openBlob(data.subarray(pb.loc.offset - start, pb.loc.offset - start + pb.loc.length), repo.sealer, repo.key.id, pb.id, pb.loc.rawLength);
-          } catch (e) {
-            err = e;
-          }
-          writeBlob(pb, plain, err);
-        }
-        i = j;
       }
+    }
+  };
+  const loader = async (): Promise<void> => {
+    while (next < ranges.length) {
+      if (o.signal?.aborted) throw new AbortedError();
+      if (failure) throw failure;
+      const r = ranges[next++]!;
+      let data: Uint8Array;
+      try {
+        data = await repo.backend.load({ type: 'pack', name: r.pack }, { offset: r.start, length: r.end - r.start }, o.signal ? { signal: o.signal } : undefined);
+      } catch (e) {
+        if (o.signal?.aborted) throw new AbortedError();
+        for (const b of r.blobs) for (const t of b.targets) fail(t.file, e);
+        finished({ t: 'done', job: -1, bytes: 0, failed: [] }, r.blobs);
+        continue;
+      }
+      let wi = 0;
+      for (;;) {
+        if (failure) throw failure;
+        wi = load.indexOf(Math.min(...load));
+        if (load[wi]! < JOBS_PER_WORKER) break;
+        await new Promise<void>((res) => (slotFree = res));
+      }
+      load[wi]!++;
+      const id = job++;
+      const blobs: BlobWork[] = r.blobs.map((b) => ({ id: b.id, offset: b.loc.offset - r.start, length: b.loc.length, rawLength: b.loc.rawLength, targets: b.targets }));
+      const done = new Promise<RangeResult>((resolve, reject) => pending.set(id, { resolve, reject }));
+      // a view into a larger (e.g. pooled) ArrayBuffer cannot be transferred: copy it into one of its own
+      const buf = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data);
+      workers[wi]!.postMessage({ t: 'range', job: id, data: buf, blobs }, [buf.buffer as ArrayBuffer]);
+      await done.then((res) => finished(res, r.blobs));
     }
   };
   try {
-    await Promise.all(Array.from({ length: PACK_CONCURRENCY }, worker));
+    await Promise.all(Array.from({ length: Math.min(LOADS_IN_FLIGHT, ranges.length) }, loader));
   } finally {
-    for (const f of open.keys()) if (f.fd !== undefined) closeSync(f.fd);
+    await Promise.all(workers.map((w) => w.terminate()));
   }
   return written;
 }
 
-function endOf(b: PackBlobWork): number {
-  return b.loc.offset + b.loc.length;
+function unlinkIfPresent(p: Buffer): void {
+  try {
+    unlinkSync(p);
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw e;
+  }
 }
 
-function flags(create: boolean): number {
-  return C.O_WRONLY | C.O_NOFOLLOW | (create ? C.O_CREAT | C.O_TRUNC : 0);
-}
-
-function closeOldest(open: Map<FileState, true>): void {
-  const oldest = open.keys().next().value;
-  if (!oldest) return;
-  if (oldest.fd !== undefined) closeSync(oldest.fd);
-  oldest.fd = undefined;
-  open.delete(oldest);
+function createSized(p: Buffer, size: number): void {
+  const fd = openSync(p, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
+  try {
+    if (size > 0) ftruncateSync(fd, size);
+  } finally {
+    closeSync(fd);
+  }
 }

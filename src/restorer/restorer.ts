@@ -1,5 +1,5 @@
 import { type BigIntStats, linkSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
-import { AbortedError, errnoCode } from '../errors.ts';
+import { AbortedError, errnoCode, InvalidInputError } from '../errors.ts';
 import { type Node, linkTargetBytes } from '../model/node.ts';
 import { mknod, mkfifo } from '../platform/libc.ts';
 import type { Repository } from '../repository/repository.ts';
@@ -31,12 +31,14 @@ interface DirEntry {
   readonly node: Node | undefined;
   readonly parent: DirEntry | undefined;
   created: boolean;
+  /** created by this restore (so it had no entries: no need to look for existing files in it) */
+  fresh: boolean;
   /** names restored into it (for --delete) */
   readonly names: Set<string>;
   selectedAll: boolean;
 }
 
-type RestoreRepo = Pick<Repository, 'loadBlob' | 'catalog' | 'backend' | 'sealer' | 'key'>;
+type RestoreRepo = Pick<Repository, 'loadBlob' | 'catalog' | 'backend' | 'key'>;
 
 const SLASH = Buffer.from('/');
 
@@ -70,9 +72,14 @@ export class Restorer {
   /** `root` is the directory node whose contents are restored (or a single non-directory node). */
   async run(root: { treeId: string; snapshotPath: string } | { node: Node; snapshotPath: string }): Promise<RestoreEvent & { type: 'summary' }> {
     const o = this.#o;
-    const top: DirEntry = { abs: Buffer.from(o.target.replace(/\/+$/, '') || '/'), node: undefined, parent: undefined, created: false, names: new Set(), selectedAll: !o.filter.hasIncludes };
+    const top: DirEntry = { abs: Buffer.from(o.target.replace(/\/+$/, '') || '/'), node: undefined, parent: undefined, created: false, fresh: false, names: new Set(), selectedAll: !o.filter.hasIncludes };
     if (!o.dryRun) {
-      mkdirSync(top.abs, { recursive: true });
+      try {
+        top.fresh = lstatOrUndefined(top.abs) === undefined;
+        mkdirSync(top.abs, { recursive: true });
+      } catch (e) {
+        throw new InvalidInputError(`cannot create target directory ${o.target}: ${(e as Error).message}`, { cause: e });
+      }
       top.created = true;
     }
     if ('treeId' in root) await this.#walk(root.treeId, root.snapshotPath, top, !o.filter.hasIncludes);
@@ -178,7 +185,7 @@ export class Restorer {
     if (o.filter.excluded(sp)) return undefined;
     const selected = parentSelected || o.filter.included(sp);
     if (node.type === 'dir') {
-      const d: DirEntry = { abs: path, node, parent: dir, created: false, names: new Set(), selectedAll: selected };
+      const d: DirEntry = { abs: path, node, parent: dir, created: false, fresh: false, names: new Set(), selectedAll: selected };
       if (selected) {
         dir.names.add(key);
         if (!this.#ensureDir(d)) return undefined;
@@ -188,7 +195,7 @@ export class Restorer {
     if (!selected) return undefined;
     dir.names.add(key);
     if (!this.#ensureDir(dir)) return undefined;
-    const existing = lstatOrUndefined(path);
+    const existing = dir.fresh ? undefined : lstatOrUndefined(path);
     if (existing && node.type === 'file' && this.#skipExisting(existing, node)) {
       this.#skipped++;
       return undefined;
@@ -248,11 +255,14 @@ export class Restorer {
       return true;
     }
     try {
-      const st = lstatOrUndefined(d.abs);
+      const st = d.parent?.fresh ? undefined : lstatOrUndefined(d.abs);
       if (st && !st.isDirectory()) {
         unlinkSync(d.abs);
       }
-      if (!st || !st.isDirectory()) mkdirSync(d.abs, { mode: 0o700 });
+      if (!st || !st.isDirectory()) {
+        mkdirSync(d.abs, { mode: 0o700 });
+        d.fresh = true;
+      }
       d.created = true;
       return true;
     } catch (e) {

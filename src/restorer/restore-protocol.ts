@@ -1,0 +1,35 @@
+/** Messages between the restorer (main thread) and its write workers. */
+export interface RestoreWorkerInit {
+  readonly encKey: Uint8Array;
+  readonly idKey: Uint8Array;
+  readonly sparse: boolean;
+}
+
+export interface WriteTarget {
+  /** raw path bytes as latin1 */
+  readonly path: string;
+  readonly offset: number;
+  /** final file size (for --sparse: the file is sized up front so skipped zero runs become holes) */
+  readonly size: number;
+  /** index of the file in the main thread's list */
+  readonly file: number;
+}
+
+export interface BlobWork {
+  readonly id: string;
+  /** offset of the blob's box within the sent range */
+  readonly offset: number;
+  readonly length: number;
+  readonly rawLength: number;
+  readonly targets: readonly WriteTarget[];
+}
+
+export type ToRestoreWorker = { readonly t: 'range'; readonly job: number; readonly data: Uint8Array; readonly blobs: readonly BlobWork[] } | { readonly t: 'stop' };
+
+export interface RangeResult {
+  readonly t: 'done';
+  readonly job: number;
+  readonly bytes: number;
+  /** files (indexes) that failed, with the reason */
+  readonly failed: ReadonlyArray<{ file: number; message: string }>;
+}

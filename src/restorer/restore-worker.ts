@@ -1,0 +1,83 @@
+import { closeSync, constants as C, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Sealer } from '../crypto/aead.ts';
+import { openBlob } from '../repository/blob-codec.ts';
+import type { RangeResult, RestoreWorkerInit, ToRestoreWorker } from './restore-protocol.ts';
+
+/**
+ * A restore worker: decrypts, decompresses and verifies the blobs of one loaded pack range and writes them into
+ * their files with positional writes. Files are created without truncation (the main thread removed any old file
+ * first), opened with O_NOFOLLOW so a symlink planted in the target is never followed.
+ */
+const init = workerData as RestoreWorkerInit;
+const port = parentPort;
+if (!port) throw new Error('restore-worker must run in a worker thread');
+const sealer = new Sealer(init.encKey);
+const idKey = Buffer.from(init.idKey);
+const zero = Buffer.alloc(1 << 20);
+const FLAGS = C.O_WRONLY | C.O_CREAT | C.O_NOFOLLOW;
+
+function isZero(b: Buffer): boolean {
+  for (let p = 0; p < b.length; p += zero.length) {
+    const n = Math.min(zero.length, b.length - p);
+    if (!b.subarray(p, p + n).equals(zero.subarray(0, n))) return false;
+  }
+  return true;
+}
+
+function writeAll(fd: number, b: Buffer, pos: number): void {
+  let p = 0;
+  while (p < b.length) p += writeSync(fd, b, p, b.length - p, pos + p);
+}
+
+/** --sparse: writes `b` at file offset `pos` except its all-zero filesystem blocks, which stay holes. */
+const BLOCK = 4096;
+function writeSparse(fd: number, b: Buffer, pos: number): void {
+  let run = -1;
+  for (let i = 0; i < b.length; ) {
+    const end = Math.min(b.length, i + BLOCK - ((pos + i) % BLOCK));
+    if (isZero(b.subarray(i, end))) {
+      if (run >= 0) writeAll(fd, b.subarray(run, i), pos + run);
+      run = -1;
+    } else if (run < 0) run = i;
+    i = end;
+  }
+  if (run >= 0) writeAll(fd, b.subarray(run), pos + run);
+}
+
+port.on('message', (m: ToRestoreWorker) => {
+  if (m.t === 'stop') {
+    port.close();
+    return;
+  }
+  const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+  const failed: { file: number; message: string }[] = [];
+  let bytes = 0;
+  for (const b of m.blobs) {
+    let plain: Buffer;
+    try {
+      plain = openBlob(data.subarray(b.offset, b.offset + b.length), sealer, idKey, Buffer.from(b.id, 'hex'), b.rawLength);
+    } catch (e) {
+      for (const t of b.targets) failed.push({ file: t.file, message: `blob ${b.id}: ${(e as Error).message}` });
+      continue;
+    }
+    const skip = init.sparse && isZero(plain);
+    for (const t of b.targets) {
+      let fd: number | undefined;
+      try {
+        fd = openSync(Buffer.from(t.path, 'latin1'), FLAGS, 0o600);
+        if (init.sparse) ftruncateSync(fd, t.size);
+        if (init.sparse) {
+          if (!skip) writeSparse(fd, plain, t.offset);
+        } else writeAll(fd, plain, t.offset);
+        bytes += plain.length;
+      } catch (e) {
+        failed.push({ file: t.file, message: (e as Error).message });
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
+    }
+  }
+  const r: RangeResult = { t: 'done', job: m.job, bytes, failed };
+  port.postMessage(r);
+});
