@@ -21,7 +21,10 @@ const sealer = new Sealer(init.encKey);
 const idKey = Buffer.from(init.idKey);
 const chunker = createChunker(init.chunker, deriveGearTable(init.chunkerKey));
 const catalog = new CatalogReader(init.catalogPath);
-const pack = new PackBuilder(sealer);
+const PACK_CAPACITY = init.packSize + init.chunker.max + (1 << 20);
+const pack = new PackBuilder(sealer, PACK_CAPACITY);
+/** Pack buffers handed back by the main thread after storing: steady state allocates no pack memory. */
+const freeBuffers: Buffer[] = [];
 /** Blob ids this worker stored in this session (hex); the catalog only learns them when an index is written. */
 const seen = new Set<string>();
 const MAX_UNACKED = 2;
@@ -44,7 +47,7 @@ function post(m: FromWorker, transfer?: ArrayBuffer[]): void {
 
 async function shipPack(): Promise<void> {
   if (pack.count === 0) return;
-  const p = pack.finish();
+  const p = pack.finish(freeBuffers.pop());
   const data = new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength);
   const ids = new Uint8Array(p.blobs.length * 32);
   p.blobs.forEach((b, i) => ids.set(b.id, i * 32));
@@ -133,6 +136,7 @@ let queue = Promise.resolve();
 port.on('message', (m: ToWorker) => {
   if (m.t === 'ack') {
     unacked--;
+    if (m.buffer && freeBuffers.length < MAX_UNACKED) freeBuffers.push(Buffer.from(m.buffer));
     const w = ackWaiter;
     ackWaiter = undefined;
     w?.();

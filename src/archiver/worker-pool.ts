@@ -73,8 +73,8 @@ export class WorkerPool {
     await Promise.all(this.#slots.map((s) => s.worker.terminate()));
   }
 
-  #post(s: Slot, m: ToWorker): void {
-    s.worker.postMessage(m);
+  #post(s: Slot, m: ToWorker, transfer?: ArrayBuffer[]): void {
+    s.worker.postMessage(m, transfer);
   }
 
   #packChain: Promise<void> = Promise.resolve();
@@ -86,7 +86,10 @@ export class WorkerPool {
         this.#storing++;
         this.#onPack(m)
           .then(
-            () => this.#post(slot, { t: 'ack' }),
+            () => {
+              const buffer = m.data.buffer as ArrayBuffer;
+              this.#post(slot, { t: 'ack', buffer }, [buffer]);
+            },
             (e: unknown) => this.#fail(e as Error),
           )
           .finally(() => {

@@ -18,7 +18,8 @@ export interface FileJob {
 
 export type ToWorker =
   | { readonly t: 'files'; readonly job: number; readonly files: readonly FileJob[] }
-  | { readonly t: 'ack' }
+  /** a stored pack's buffer comes back for reuse */
+  | { readonly t: 'ack'; readonly buffer?: ArrayBuffer }
   | { readonly t: 'flush' }
   | { readonly t: 'stop' };
 

@@ -33,15 +33,23 @@ export interface FinishedPack {
   readonly blobs: PackBlob[];
 }
 
-/** Accumulates sealed blobs in memory until `finish()`. Not thread-safe; one per writer. */
+/**
+ * Assembles one pack at a time in a single buffer: blobs are sealed straight into it and `finish()` appends the
+ * header. The returned `data` is a view of that buffer; the builder then starts over in `next` (a recycled buffer,
+ * e.g. one a pack store handed back) or a new one. Not thread-safe; one per writer.
+ */
 export class PackBuilder {
   readonly #sealer: Sealer;
-  #chunks: Buffer[] = [];
+  readonly #capacity: number;
+  #buf: Buffer;
   #blobs: PackBlob[] = [];
   #size = 0;
 
-  constructor(sealer: Sealer) {
+  /** `capacity`: the usual final pack size (target size + largest blob); buffers grow when needed. */
+  constructor(sealer: Sealer, capacity = 1 << 20) {
     this.#sealer = sealer;
+    this.#capacity = capacity;
+    this.#buf = Buffer.allocUnsafeSlow(capacity);
   }
 
   get size(): number {
@@ -52,17 +60,25 @@ export class PackBuilder {
     return this.#blobs.length;
   }
 
+  #ensure(extra: number): void {
+    if (this.#size + extra <= this.#buf.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.#buf.length * 2, this.#size + extra));
+    this.#buf.copy(grown, 0, 0, this.#size);
+    this.#buf = grown;
+  }
+
   /** `payload` is the framed plaintext (flag|body) from encodePayload. */
   addPayload(id: Buffer, type: BlobType, payload: Uint8Array, rawLength: number): PackBlob {
-    const box = this.#sealer.seal(payload);
-    const entry: PackBlob = { id, type, offset: this.#size, length: box.length, rawLength };
-    this.#chunks.push(box);
+    this.#ensure(payload.length + SEAL_OVERHEAD);
+    const length = this.#sealer.sealInto(payload, this.#buf, this.#size);
+    const entry: PackBlob = { id, type, offset: this.#size, length, rawLength };
     this.#blobs.push(entry);
-    this.#size += box.length;
+    this.#size += length;
     return entry;
   }
 
-  finish(): FinishedPack {
+  /** Seals the header; returns the pack. Its `data` shares this builder's buffer until the next pack starts. */
+  finish(next?: Buffer): FinishedPack {
     const header = Buffer.allocUnsafe(HEADER_MAGIC.length + this.#blobs.length * ENTRY_BYTES);
     HEADER_MAGIC.copy(header, 0);
     let p = HEADER_MAGIC.length;
@@ -73,13 +89,14 @@ export class PackBuilder {
       b.id.copy(header, p + 9);
       p += ENTRY_BYTES;
     }
-    const hbox = this.#sealer.seal(encodePayload(header, { level: 0 }), HEADER_AAD);
-    const tail = Buffer.allocUnsafe(4);
-    tail.writeUInt32LE(hbox.length, 0);
-    const data = Buffer.concat([...this.#chunks, hbox, tail]);
+    const framed = encodePayload(header, { level: 0 });
+    this.#ensure(framed.length + SEAL_OVERHEAD + 4);
+    const hlen = this.#sealer.sealInto(framed, this.#buf, this.#size, HEADER_AAD);
+    this.#buf.writeUInt32LE(hlen, this.#size + hlen);
+    const data = this.#buf.subarray(0, this.#size + hlen + 4);
     const id = createHash('sha256').update(data).digest('hex');
     const blobs = this.#blobs;
-    this.#chunks = [];
+    this.#buf = next && next.length >= this.#capacity ? next : Buffer.allocUnsafeSlow(this.#capacity);
     this.#blobs = [];
     this.#size = 0;
     return { id, data, blobs };
