@@ -240,9 +240,11 @@ async function main(): Promise<number> {
     );
     await backupAll('edited');
 
+    // Restore targets are deleted only at the end of the round: ext4 allocates inodes slowly right after a mass
+    // delete (it skips recently deleted ones), which would penalize whichever tool restores next.
+    const verified: string[] = [];
     for (const [i, st] of states.entries()) {
       const p = toolPaths(WORK_DIR, st.tool.name);
-      await removeTree(p.restore);
       await mkdir(p.restore, { recursive: true });
       const r = await run(st, round, i + 1, 'restore', st.tool.restore(p, st.seq));
       if (r.status !== 'ok') continue;
@@ -257,12 +259,13 @@ async function main(): Promise<number> {
       }
       if (r.verify.ok) {
         log(`${' '.repeat(10)}restore verified OK (${r.verify.layout})`);
-        await removeTree(p.restore);
+        verified.push(p.restore);
       } else {
         problem(`${st.tool.label} round ${round}: restored tree differs from the corpus: ${r.verify.details.join('; ')} (kept in ${p.restore})`);
       }
     }
 
+    for (const dir of verified) await removeTree(dir);
     await revertEdits(corpus.dir);
     editsApplied = false;
     const after = await digestTree(corpus.data);

@@ -7,6 +7,7 @@ import type { Snapshot } from '../model/snapshot.ts';
 import type { Repository } from '../repository/repository.ts';
 import { saveSnapshot } from '../repository/snapshots.ts';
 import { BlobSaver } from './blob-saver.ts';
+import { estimate } from './estimator.ts';
 import type { BackupEvent } from './events.ts';
 import type { DirRules, ExcludeMatcher } from './excludes.ts';
 import { nodeFromStat } from './node-from-stat.ts';
@@ -25,6 +26,8 @@ export interface BackupOptions extends SnapshotMeta {
   readonly oneFileSystem?: boolean;
   readonly xattrs?: boolean;
   readonly workers?: number;
+  /** count files and bytes beside the backup so progress has totals (costs a second walk) */
+  readonly estimate?: boolean;
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: BackupEvent) => void;
 }
@@ -33,7 +36,6 @@ const BATCH_FILES = 64;
 const BATCH_BYTES = 4 << 20;
 const MAX_LOAD = 96 << 20;
 const MAX_FILES_IN_FLIGHT = 4096;
-const CACHE_COMMIT_EVERY = 4096;
 
 type ArchRepo = Pick<Repository, 'config' | 'key' | 'sealer' | 'catalog' | 'savePack' | 'flushIndex' | 'saveFile' | 'backend'>;
 
@@ -47,9 +49,9 @@ export class Archiver {
   #batchScheduled = false;
   #inFlight = 0;
   #waiters: (() => void)[] = [];
-  #cacheWrites = 0;
   #current = new Set<string>();
   readonly #start = Date.now();
+  #totals: { files: number; bytes: number; done: boolean } | undefined;
   readonly #stats = {
     filesNew: 0, filesChanged: 0, filesUnmodified: 0, dirsNew: 0, dirsChanged: 0, dirsUnmodified: 0,
     totalFilesProcessed: 0, totalBytesProcessed: 0, dataAdded: 0, errors: 0, dirsDone: 0,
@@ -91,7 +93,10 @@ export class Archiver {
   async run(): Promise<{ snapshot: Snapshot; id: string | undefined; errors: number }> {
     const o = this.#o;
     const timer = setInterval(() => this.#progress(), 250);
-    this.#repo.catalog.begin();
+    const estimating = new AbortController();
+    if (o.estimate) {
+      void estimate(o.paths, o.excludes, { signal: estimating.signal, onTotals: (files, bytes, done) => (this.#totals = { files, bytes, done }) }).catch(() => {});
+    }
     try {
       const root = new RootBuilder((p, st, name) => this.#scan(p, st, name));
       for (const p of o.paths) root.add(p);
@@ -123,12 +128,12 @@ export class Archiver {
         o.excludeList,
       );
       const id = o.dryRun ? undefined : await saveSnapshot(this.#repo, snapshot, o.signal);
-      this.#repo.catalog.commit();
+      if (!o.dryRun) this.#repo.catalog.flushFiles();
       o.onEvent?.({ type: 'summary', ...snapshot.summary!, ...(id ? { snapshotId: id } : {}), dryRun: !!o.dryRun, errors: this.#stats.errors });
       return { snapshot, id, errors: this.#stats.errors };
     } finally {
+      estimating.abort();
       clearInterval(timer);
-      this.#repo.catalog.commit();
       await this.#pool.close();
     }
   }
@@ -143,6 +148,7 @@ export class Archiver {
       bytesDone: s.totalBytesProcessed,
       errors: s.errors,
       current: [...this.#current].slice(0, 2),
+      ...(this.#totals?.done ? { filesTotal: Math.max(this.#totals.files, s.totalFilesProcessed), bytesTotal: Math.max(this.#totals.bytes, s.totalBytesProcessed) } : {}),
     });
   }
 
@@ -272,7 +278,13 @@ export class Archiver {
     this.#pool.run(b.files).then(
       (results) => {
         if (first) this.#current.delete(first.path.toString());
-        b.nodes.forEach((n, i) => n.resolve(this.#fileDone(n.node, n.path, n.st, results[i] as FileResult)));
+        b.nodes.forEach((n, i) => {
+          try {
+            n.resolve(this.#fileDone(n.node, n.path, n.st, results[i] as FileResult));
+          } catch (e) {
+            n.reject(e);
+          }
+        });
         this.#inFlight -= b.nodes.length;
         for (const w of this.#waiters.splice(0)) w();
       },
@@ -299,10 +311,6 @@ export class Archiver {
       this.#warn(path, new Error('file changed while it was read; the snapshot holds what was read'), 'changed');
     } else if (!this.#o.dryRun) {
       this.#repo.catalog.putFile(path, { size: r.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, inode: BigInt.asIntN(64, st.ino), content });
-      if (++this.#cacheWrites % CACHE_COMMIT_EVERY === 0) {
-        this.#repo.catalog.commit();
-        this.#repo.catalog.begin();
-      }
     }
     return node;
   }

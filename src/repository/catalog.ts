@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS files(path BLOB PRIMARY KEY, size INTEGER NOT NULL, m
   ctime INTEGER NOT NULL, inode INTEGER NOT NULL, content BLOB NOT NULL) WITHOUT ROWID;
 `;
 const SCHEMA_VERSION = '1';
+const FILES_BATCH = 2048;
 
 export function catalogPath(repoId: string): string {
   return join(cacheRoot(), repoId, 'catalog.db');
@@ -125,20 +126,33 @@ export class Catalog {
     }
   }
 
+  #pendingFiles: { path: Buffer; f: CachedFile }[] = [];
+
   file(path: Buffer): CachedFile | undefined {
     const r = this.#getFile.get(path) as { size: bigint; mtime: bigint; ctime: bigint; inode: bigint; content: Uint8Array } | undefined;
     if (!r) return undefined;
     return { size: Number(r.size), mtimeNs: r.mtime, ctimeNs: r.ctime, inode: r.inode, content: Buffer.from(r.content) };
   }
 
+  /** Queues a files-cache entry; entries are written in short batches so concurrent processes never wait long. */
   putFile(path: Buffer, f: CachedFile): void {
-    this.#putFile.run(path, f.size, f.mtimeNs, f.ctimeNs, BigInt.asIntN(64, f.inode), f.content);
+    this.#pendingFiles.push({ path, f });
+    if (this.#pendingFiles.length >= FILES_BATCH) this.flushFiles();
   }
 
-  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  flushFiles(): void {
+    const batch = this.#pendingFiles;
+    if (batch.length === 0) return;
+    this.#pendingFiles = [];
+    this.transaction(() => {
+      for (const { path, f } of batch) this.#putFile.run(path, f.size, f.mtimeNs, f.ctimeNs, BigInt.asIntN(64, f.inode), f.content);
+    });
+  }
+
+  /** Runs `fn` in one short write transaction (BEGIN IMMEDIATE: waits for other writers up to the busy timeout). */
   transaction<T>(fn: () => T): T {
     if (this.#inTx) return fn();
-    this.#db.exec('BEGIN');
+    this.#db.exec('BEGIN IMMEDIATE');
     this.#inTx = true;
     try {
       const r = fn();
@@ -152,22 +166,8 @@ export class Catalog {
     }
   }
 
-  begin(): void {
-    if (!this.#inTx) {
-      this.#db.exec('BEGIN');
-      this.#inTx = true;
-    }
-  }
-
-  commit(): void {
-    if (this.#inTx) {
-      this.#db.exec('COMMIT');
-      this.#inTx = false;
-    }
-  }
-
   close(): void {
-    this.commit();
+    this.flushFiles();
     this.#db.close();
   }
 }

@@ -1,4 +1,4 @@
-import { type BigIntStats, linkSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { type BigIntStats, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { AbortedError, errnoCode, InvalidInputError } from '../errors.ts';
 import { type Node, linkTargetBytes } from '../model/node.ts';
 import { mknod, mkfifo } from '../platform/libc.ts';
@@ -131,7 +131,7 @@ export class Restorer {
     const summary = {
       type: 'summary' as const,
       elapsedMs: Date.now() - this.#start,
-      filesRestored: this.#files.length + this.#links.length,
+      filesRestored: this.#files.filter((f) => !f.failed).length + this.#links.length,
       filesSkipped: this.#skipped,
       dirs: this.#dirs.length,
       bytesWritten,
@@ -196,7 +196,7 @@ export class Restorer {
     dir.names.add(key);
     if (!this.#ensureDir(dir)) return undefined;
     const existing = dir.fresh ? undefined : lstatOrUndefined(path);
-    if (existing && node.type === 'file' && this.#skipExisting(existing, node)) {
+    if (existing && this.#skipExisting(existing, node, path)) {
       this.#skipped++;
       return undefined;
     }
@@ -232,14 +232,16 @@ export class Restorer {
     return undefined;
   }
 
-  #skipExisting(st: BigIntStats, node: Node): boolean {
+  /** --overwrite for an entry already in the target (any type: "never" must not replace a directory by a symlink). */
+  #skipExisting(st: BigIntStats, node: Node, path: Buffer): boolean {
     switch (this.#o.overwrite) {
       case 'never':
         return true;
       case 'if-newer':
         return st.mtimeNs >= BigInt(node.mtime);
       case 'if-changed':
-        return st.isFile() && Number(st.size) === (node.size ?? 0) && st.mtimeNs === BigInt(node.mtime);
+        if (node.type === 'symlink') return st.isSymbolicLink() && readlinkSync(path, { encoding: 'buffer' }).equals(linkTargetBytes(node));
+        return node.type === 'file' && st.isFile() && Number(st.size) === (node.size ?? 0) && st.mtimeNs === BigInt(node.mtime);
       default:
         return false;
     }

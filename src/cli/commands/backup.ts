@@ -70,9 +70,10 @@ export function registerBackup(program: Command, ctx: () => Context, setCode: (c
       const c = ctx();
       const time = f.time === undefined ? undefined : parseTime(f.time);
       const paths = [...args];
-      for (const file of f.filesFrom) paths.push(...(await readFilesFrom(file, 'lines')));
-      for (const file of f.filesFromVerbatim) paths.push(...(await readFilesFrom(file, 'verbatim')));
-      for (const file of f.filesFromRaw) paths.push(...(await readFilesFrom(file, 'raw')));
+      const warn = (message: string): void => c.out.warn(`warning: ${message}`);
+      for (const file of f.filesFrom) paths.push(...(await readFilesFrom(file, 'lines', { warn })));
+      for (const file of f.filesFromVerbatim) paths.push(...(await readFilesFrom(file, 'verbatim', { warn })));
+      for (const file of f.filesFromRaw) paths.push(...(await readFilesFrom(file, 'raw', { warn })));
       if (f.stdin && paths.length > 0) throw new UsageError('--stdin cannot be combined with paths');
       if (!f.stdin && paths.length === 0) throw new UsageError('nothing to back up: give at least one path (or --stdin, --files-from)');
       if (f.stdin && (f.stdinFilename === '' || f.stdinFilename.includes('/'))) throw new UsageError('--stdin-filename must be a plain file name');
@@ -93,6 +94,7 @@ export function registerBackup(program: Command, ctx: () => Context, setCode: (c
         excludeIfPresent: f.excludeIfPresent,
         ...(f.excludeLargerThan ? { excludeLargerThan: parseSize(f.excludeLargerThan) } : {}),
         gitIgnore: !!f.gitIgnore,
+        warn,
       });
       const workers = f.workers === undefined ? undefined : Number(f.workers);
       const user = Repository.defaultUser;
@@ -131,6 +133,7 @@ export function registerBackup(program: Command, ctx: () => Context, setCode: (c
             excludeList,
             oneFileSystem: !!f.oneFileSystem,
             xattrs: f.xattrs,
+            estimate: !c.out.quiet && (c.out.tty || c.out.json),
             ...(workers ? { workers } : {}),
           }).run();
         }
@@ -147,8 +150,20 @@ function makeRenderer(c: Context): (e: BackupEvent) => void {
   return (e) => {
     switch (e.type) {
       case 'progress': {
+        const totals = e.bytesTotal !== undefined && e.filesTotal !== undefined;
+        const pct = totals && e.bytesTotal ? Math.min(1, e.bytesDone / e.bytesTotal) : undefined;
         if (out.json) {
-          if (!out.quiet) out.line({ message_type: 'status', seconds_elapsed: Math.floor(e.elapsedMs / 1000), files_done: e.filesDone, bytes_done: e.bytesDone, error_count: e.errors, current_files: e.current });
+          if (!out.quiet) {
+            out.line({
+              message_type: 'status',
+              seconds_elapsed: Math.floor(e.elapsedMs / 1000),
+              ...(pct !== undefined ? { percent_done: pct, total_files: e.filesTotal, total_bytes: e.bytesTotal } : {}),
+              files_done: e.filesDone,
+              bytes_done: e.bytesDone,
+              error_count: e.errors,
+              current_files: e.current,
+            });
+          }
           return;
         }
         const dt = e.elapsedMs - lastT;
@@ -156,7 +171,10 @@ function makeRenderer(c: Context): (e: BackupEvent) => void {
         lastBytes = e.bytesDone;
         lastT = e.elapsedMs;
         const cur = e.current[0] ? `  ${e.current[0]}` : '';
-        out.status(`[${formatDuration(e.elapsedMs)}] ${e.filesDone} files ${formatBytes(e.bytesDone)}, ${formatBytes(Math.max(0, rate))}/s${e.errors ? `, ${e.errors} errors` : ''}${cur}`);
+        const left = pct !== undefined && rate > 0 ? ((e.bytesTotal ?? 0) - e.bytesDone) / rate : undefined;
+        const head = pct !== undefined ? `${(pct * 100).toFixed(1)}%  ${e.filesDone} / ${e.filesTotal} files  ${formatBytes(e.bytesDone)} / ${formatBytes(e.bytesTotal ?? 0)}` : `${e.filesDone} files ${formatBytes(e.bytesDone)}`;
+        const eta = left !== undefined ? `  ETA ${formatDuration(left * 1000)}` : '';
+        out.status(`[${formatDuration(e.elapsedMs)}] ${head}, ${formatBytes(Math.max(0, rate))}/s${eta}${e.errors ? `, ${e.errors} errors` : ''}${cur}`);
         return;
       }
       case 'warning':

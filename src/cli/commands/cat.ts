@@ -9,6 +9,7 @@ import { loadTree } from '../../restorer/tree-loader.ts';
 import type { Repository } from '../../repository/repository.ts';
 import type { FileType } from '../../backend/backend.ts';
 import { type Context, withRepository } from '../context.ts';
+import { reportUnreadableSnapshot } from './common.ts';
 import { resolveRef } from './snapshot-ref.ts';
 
 const TYPES = ['config', 'masterkey', 'key', 'snapshot', 'index', 'lock', 'pack', 'blob', 'tree'];
@@ -33,7 +34,7 @@ export function registerCat(program: Command, ctx: () => Context): void {
           case 'key':
             return pretty(parseKeyFile(await repo.backend.load({ type: 'key', name: await findName(repo, 'key', id!) })));
           case 'snapshot': {
-            const s = resolveSnapshot(await listSnapshots(repo, { signal: c.signal }), id!);
+            const s = resolveSnapshot(await listSnapshots(repo, { signal: c.signal, onError: reportUnreadableSnapshot(c) }), id!);
             const { id: _id, ...body } = s;
             return pretty(body);
           }
@@ -56,7 +57,7 @@ export function registerCat(program: Command, ctx: () => Context): void {
           }
           case 'tree': {
             if (isId(id!) && repo.lookupBlob(Buffer.from(id!, 'hex'))?.type === 'tree') return pretty(await loadTree(repo, id!, c.signal));
-            const { snapshot, node } = await resolveRef(repo, id!, {}, c.signal);
+            const { snapshot, node } = await resolveRef(repo, id!, {}, c.signal, reportUnreadableSnapshot(c));
             const tree = node === undefined ? snapshot.tree : node.subtree;
             if (!tree) throw new UsageError(`${id} is not a directory`);
             return pretty(await loadTree(repo, tree, c.signal));

@@ -1,4 +1,10 @@
 import { UsageError } from '../../errors.ts';
+import type { Context } from '../context.ts';
+
+/** For listSnapshots: a snapshot file that cannot be read is reported, not silently skipped. */
+export function reportUnreadableSnapshot(c: Context): (name: string, e: unknown) => void {
+  return (name, e) => c.out.warn(`error: snapshot ${name}: ${(e as Error).message}`);
+}
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

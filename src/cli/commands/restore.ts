@@ -5,7 +5,7 @@ import { type OverwriteMode, Restorer } from '../../restorer/restorer.ts';
 import type { RestoreEvent } from '../../restorer/events.ts';
 import { type Context, withRepository } from '../context.ts';
 import { formatBytes, formatDuration } from '../render/output.ts';
-import { collect } from './common.ts';
+import { collect, reportUnreadableSnapshot } from './common.ts';
 import { resolveRef } from './snapshot-ref.ts';
 
 interface Flags {
@@ -50,7 +50,7 @@ export function registerRestore(program: Command, ctx: () => Context, setCode: (
       if (!MODES.includes(f.overwrite)) throw new UsageError(`--overwrite must be one of ${MODES.join(', ')}`);
       const filter = createPathFilter({ include: f.include, exclude: f.exclude, iinclude: f.iinclude, iexclude: f.iexclude });
       await withRepository(c, { lock: 'shared' }, async (repo) => {
-        const { snapshot, subpath, node } = await resolveRef(repo, ref, { hosts: f.host, tags: f.tag, paths: f.path }, c.signal);
+        const { snapshot, subpath, node } = await resolveRef(repo, ref, { hosts: f.host, tags: f.tag, paths: f.path }, c.signal, reportUnreadableSnapshot(c));
         if (!c.out.json) c.out.info(`restoring snapshot ${snapshot.id.slice(0, 8)} of ${snapshot.paths.join(', ')} at ${snapshot.time}${subpath ? ` (${subpath})` : ''} to ${f.target}`);
         const restorer = new Restorer(repo, {
           target: f.target!,

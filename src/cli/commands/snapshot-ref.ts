@@ -10,11 +10,12 @@ export async function resolveRef(
   ref: string,
   filter: SnapshotFilter,
   signal: AbortSignal,
+  onError?: (name: string, e: unknown) => void,
 ): Promise<{ snapshot: SnapshotWithId; subpath: string; node: Node | undefined }> {
   const colon = ref.indexOf(':');
   const idPart = colon < 0 ? ref : ref.slice(0, colon);
   const subpath = colon < 0 ? '' : `/${ref.slice(colon + 1).replace(/^\/+|\/+$/g, '')}`;
-  const snapshot = resolveSnapshot(await listSnapshots(repo, { signal }), idPart, filter);
+  const snapshot = resolveSnapshot(await listSnapshots(repo, { signal, ...(onError ? { onError } : {}) }), idPart, filter);
   if (subpath === '' || subpath === '/') return { snapshot, subpath: '', node: undefined };
   const node = await findNode(repo, snapshot.tree, subpath, signal);
   if (!node) throw new SnapshotNotFoundError(`path ${subpath} not found in snapshot ${snapshot.id.slice(0, 8)}`);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { listSnapshots, matchesFilter } from '../../repository/snapshots.ts';
 import { type Context, withRepository } from '../context.ts';
+import { UsageError } from '../../errors.ts';
 import { table } from '../render/output.ts';
 import { collect } from './common.ts';
 
@@ -27,7 +28,8 @@ export function registerSnapshots(program: Command, ctx: () => Context): void {
         );
         if (f.latest !== undefined) {
           const n = Number(f.latest);
-          if (Number.isInteger(n) && n >= 0) list = list.slice(Math.max(0, list.length - n));
+          if (!/^\d+$/.test(f.latest.trim()) || !Number.isSafeInteger(n)) throw new UsageError(`--latest needs a whole number, got ${JSON.stringify(f.latest)}`);
+          list = list.slice(Math.max(0, list.length - n));
         }
         if (c.out.json) {
           c.out.data(JSON.stringify(list.map((s) => ({ ...s, short_id: s.id.slice(0, 8) }))));

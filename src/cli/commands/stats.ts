@@ -6,7 +6,7 @@ import { listSnapshots, matchesFilter, resolveSnapshot } from '../../repository/
 import { loadTree } from '../../restorer/tree-loader.ts';
 import { type Context, withRepository } from '../context.ts';
 import { formatBytes } from '../render/output.ts';
-import { collect } from './common.ts';
+import { collect, reportUnreadableSnapshot } from './common.ts';
 
 const MODES = ['restore-size', 'raw-data', 'all'];
 
@@ -24,7 +24,7 @@ export function registerStats(program: Command, ctx: () => Context): void {
       if (!MODES.includes(f.mode)) throw new UsageError(`--mode must be one of ${MODES.join(', ')}`);
       await withRepository(c, { lock: 'shared' }, async (repo) => {
         const filter = { hosts: f.host, tags: f.tag, paths: f.path };
-        const all = await listSnapshots(repo, { signal: c.signal });
+        const all = await listSnapshots(repo, { signal: c.signal, onError: reportUnreadableSnapshot(c) });
         const snaps = refs.length > 0 ? refs.map((r) => resolveSnapshot(all, r, filter)) : all.filter((s) => matchesFilter(s, filter));
         const st = await computeStats(repo, snaps, c.signal);
         const packs = repo.catalog.counts();
