@@ -5,7 +5,7 @@ import { decodePayload } from './payload.ts';
 
 /** Decrypts one blob box, decompresses it, and checks it hashes to `id` (so a swapped or stale blob is caught). */
 export function openBlob(box: Uint8Array, sealer: Sealer, idKey: Uint8Array, id: Uint8Array, rawLength: number): Buffer {
-  const plain = decodePayload(sealer.open(box));
+  const plain = decodePayload(sealer.open(box), rawLength);
   if (plain.length !== rawLength) {
     throw new IntegrityError(`blob ${Buffer.from(id).toString('hex')} has length ${plain.length}, index says ${rawLength}`);
   }

@@ -1,5 +1,6 @@
-import { zstdCompressSync, zstdDecompressSync, constants as z } from 'node:zlib';
+import { zstdDecompressSync } from 'node:zlib';
 import { IntegrityError } from '../errors.ts';
+import { zstdCompressInto, zstdDecompressExact } from './zstd-codec.ts';
 
 /**
  * Plaintext framing inside every sealed box: flag(1) | body.
@@ -18,11 +19,6 @@ export interface CompressionSetting {
   readonly level: number;
 }
 
-function zstd(data: Uint8Array, level: number): Buffer {
-  return zstdCompressSync(data, {
-    params: { [z.ZSTD_c_compressionLevel]: level, [z.ZSTD_c_checksumFlag]: 0 },
-  });
-}
 
 /** Returns flag|body. Cheap rejection: blobs over 64 KiB are sampled first; incompressible data costs ~1% of a full pass. */
 export function encodePayload(plain: Uint8Array, c: CompressionSetting): Buffer {
@@ -31,14 +27,12 @@ export function encodePayload(plain: Uint8Array, c: CompressionSetting): Buffer 
     if (plain.length > 4 * SAMPLE) {
       const mid = plain.length >>> 1;
       const sample = plain.subarray(mid - SAMPLE / 2, mid + SAMPLE / 2);
-      worth = zstd(sample, 1).length < sample.length * 0.95;
+      worth = zstdCompressInto(sample, 1, 0, Math.floor(sample.length * 0.95)) !== undefined;
     }
     if (worth) {
-      const packed = zstd(plain, c.level);
-      if (packed.length + 1 < plain.length * MIN_GAIN) {
-        const out = Buffer.allocUnsafe(packed.length + 1);
+      const out = zstdCompressInto(plain, c.level, 1, Math.floor(plain.length * MIN_GAIN));
+      if (out) {
         out[0] = ZSTD;
-        packed.copy(out, 1);
         return out;
       }
     }
@@ -49,11 +43,13 @@ export function encodePayload(plain: Uint8Array, c: CompressionSetting): Buffer 
   return out;
 }
 
-export function decodePayload(payload: Uint8Array): Buffer {
+/** `rawLength`, when known (blobs), lets zstd decode into an exact buffer on a reused context. */
+export function decodePayload(payload: Uint8Array, rawLength?: number): Buffer {
   if (payload.length < 1) throw new IntegrityError('empty payload');
   const body = Buffer.from(payload.buffer, payload.byteOffset + 1, payload.byteLength - 1);
   if (payload[0] === RAW) return body;
   if (payload[0] === ZSTD) {
+    if (rawLength !== undefined) return zstdDecompressExact(body, rawLength);
     try {
       return zstdDecompressSync(body, { maxOutputLength: MAX_PLAIN });
     } catch (e) {
