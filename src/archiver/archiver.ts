@@ -52,6 +52,8 @@ export class Archiver {
   #current = new Set<string>();
   readonly #start = Date.now();
   #totals: { files: number; bytes: number; done: boolean } | undefined;
+  /** no files-cache entries at all (first backup into this catalog): skip the lookups */
+  readonly #noFilesCache: boolean;
   readonly #stats = {
     filesNew: 0, filesChanged: 0, filesUnmodified: 0, dirsNew: 0, dirsChanged: 0, dirsUnmodified: 0,
     totalFilesProcessed: 0, totalBytesProcessed: 0, dataAdded: 0, errors: 0, dirsDone: 0,
@@ -61,6 +63,7 @@ export class Archiver {
     this.#repo = repo;
     this.#o = o;
     this.#saver = new BlobSaver(repo, { dryRun: !!o.dryRun, signal: o.signal });
+    this.#noFilesCache = !repo.catalog.hasAnyFile();
     const n = o.workers ?? Math.max(1, Math.min(availableParallelism(), 8));
     this.#pool = new WorkerPool(
       n,
@@ -72,6 +75,7 @@ export class Archiver {
         compression: repo.config.compression,
         packSize: repo.config.packSize,
         catalogPath: repo.catalog.path,
+        catalogEmpty: !repo.catalog.hasAnyBlob(),
       },
       async (p) => {
         const ids = Buffer.from(p.ids.buffer, p.ids.byteOffset, p.ids.byteLength);
@@ -226,7 +230,7 @@ export class Archiver {
   async #fileNode(node: Node, path: Buffer, st: BigIntStats): Promise<PendingNode | undefined> {
     const o = this.#o;
     const cat = this.#repo.catalog;
-    const cached = o.force ? undefined : cat.file(path);
+    const cached = o.force || this.#noFilesCache ? undefined : cat.file(path);
     if (cached && cached.size === Number(st.size) && cached.mtimeNs === st.mtimeNs && cached.ctimeNs === st.ctimeNs && cached.inode === BigInt.asIntN(64, st.ino)) {
       const ids: string[] = [];
       let ok = true;

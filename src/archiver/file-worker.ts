@@ -63,7 +63,7 @@ async function saveChunk(chunk: Buffer, ids: Buffer[], stats: { newBytes: number
   const id = blobIdOf(idKey, chunk);
   ids.push(id);
   const hex = id.toString('hex');
-  if (seen.has(hex) || catalog.hasBlob(id)) return;
+  if (seen.has(hex) || (!init.catalogEmpty && catalog.hasBlob(id))) return;
   seen.add(hex);
   pack.addPayload(id, 'data', encodePayload(chunk, { level: init.compression }), chunk.length);
   stats.newBytes += chunk.length;

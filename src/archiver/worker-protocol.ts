@@ -7,6 +7,8 @@ export interface WorkerInit {
   readonly compression: number;
   readonly packSize: number;
   readonly catalogPath: string;
+  /** the catalog held no blobs when the backup started: skip lookups (the worker's own session set still dedups) */
+  readonly catalogEmpty: boolean;
 }
 
 export interface FileJob {

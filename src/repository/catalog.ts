@@ -112,6 +112,15 @@ export class Catalog {
     this.#db.exec('DELETE FROM blobs; DELETE FROM packs; DELETE FROM indexes;');
   }
 
+  /** False when the files cache is empty (a first backup): lookups can be skipped. */
+  hasAnyFile(): boolean {
+    return this.#db.prepare('SELECT 1 AS x FROM files LIMIT 1').get() !== undefined;
+  }
+
+  hasAnyBlob(): boolean {
+    return this.#db.prepare('SELECT 1 AS x FROM blobs LIMIT 1').get() !== undefined;
+  }
+
   counts(): { blobs: number; packs: number } {
     const b = this.#db.prepare('SELECT count(*) AS n FROM blobs').get() as { n: number };
     const p = this.#db.prepare('SELECT count(*) AS n FROM packs').get() as { n: number };

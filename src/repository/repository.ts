@@ -57,7 +57,7 @@ export class Repository {
       version: REPO_VERSION,
       id: randomBytes(32).toString('hex'),
       chunker: o.chunker ?? { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 },
-      compression: o.compression ?? 3,
+      compression: o.compression ?? 1,
       packSize: o.packSize ?? 16 * 1024 * 1024,
     };
     await backend.create(o.signal ? { signal: o.signal } : undefined);
