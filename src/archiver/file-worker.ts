@@ -1,4 +1,6 @@
 import { closeSync, constants as C, fstatSync, openSync, readSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createChunker, deriveGearTable } from '../chunker/fastcdc.ts';
 import { Sealer } from '../crypto/aead.ts';
@@ -6,7 +8,7 @@ import { blobIdOf } from '../crypto/master-key.ts';
 import { errnoCode } from '../errors.ts';
 import { CatalogReader } from '../repository/catalog.ts';
 import { PackBuilder } from '../repository/pack-format.ts';
-import { encodePayload } from '../repository/payload.ts';
+import { encodePayloadParts } from '../repository/payload.ts';
 import type { FileJob, FileResult, FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts';
 
 /**
@@ -33,6 +35,29 @@ let ackWaiter: (() => void) | undefined;
 const READ = Math.max(8 << 20, init.chunker.max * 2);
 const buf = Buffer.allocUnsafe(READ + init.chunker.max);
 const O_NOATIME = C.O_NOATIME ?? 0;
+const compression = { level: init.compression };
+const scratch = { buf: Buffer.allocUnsafeSlow(1 << 20) };
+/**
+ * Every sealed blob leaves a temporary (the cipher's output) behind; V8 collects such off-heap garbage late, so a
+ * young-generation collection every 64 MiB of new data keeps the worker's memory flat.
+ */
+function exposeGc(): ((o: { type: 'minor' | 'major' }) => void) | undefined {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as (o: { type: 'minor' | 'major' }) => void;
+  } catch {
+    return undefined;
+  }
+}
+const gc = exposeGc();
+let sinceGc = 0;
+function collectGarbage(bytes: number): void {
+  sinceGc += bytes;
+  if (gc && sinceGc >= 64 << 20) {
+    sinceGc = 0;
+    gc({ type: 'minor' });
+  }
+}
 
 /** Copies ids into a buffer of its own, so posting it does not clone a shared pool. */
 function ownIds(ids: readonly Buffer[]): Uint8Array {
@@ -65,7 +90,8 @@ async function saveChunk(chunk: Buffer, ids: Buffer[], stats: { newBytes: number
   const hex = id.toString('hex');
   if (seen.has(hex) || (!init.catalogEmpty && catalog.hasBlob(id))) return;
   seen.add(hex);
-  pack.addPayload(id, 'data', encodePayload(chunk, { level: init.compression }), chunk.length);
+  pack.addPayload(id, 'data', encodePayloadParts(chunk, compression, scratch), chunk.length);
+  collectGarbage(chunk.length);
   stats.newBytes += chunk.length;
   stats.newBlobs++;
   if (pack.size >= init.packSize) await shipPack();

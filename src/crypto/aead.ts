@@ -39,8 +39,8 @@ export class Sealer {
     return out;
   }
 
-  /** Writes the sealed box of `plain` into `out` at `offset`; returns the bytes written. */
-  sealInto(plain: Uint8Array, out: Buffer, offset: number, aad?: Uint8Array): number {
+  /** Writes the sealed box of `plain` (one buffer, or parts sealed as their concatenation) into `out` at `offset`; returns the bytes written. */
+  sealInto(plain: Uint8Array | readonly Uint8Array[], out: Buffer, offset: number, aad?: Uint8Array): number {
     out[offset] = SEAL_VERSION;
     this.#sessionId.copy(out, offset + 1);
     const nonce = randomBytes(NONCE_BYTES);
@@ -48,7 +48,8 @@ export class Sealer {
     const c = createCipheriv('aes-256-gcm', this.#sessionKey, nonce);
     if (aad) c.setAAD(aad);
     let pos = offset + 1 + SESSION_ID_BYTES + NONCE_BYTES;
-    pos += c.update(plain).copy(out, pos);
+    if (plain instanceof Uint8Array) pos += c.update(plain).copy(out, pos);
+    else for (const part of plain) pos += c.update(part).copy(out, pos);
     pos += c.final().copy(out, pos);
     pos += c.getAuthTag().copy(out, pos);
     return pos - offset;

@@ -67,9 +67,10 @@ export class PackBuilder {
     this.#buf = grown;
   }
 
-  /** `payload` is the framed plaintext (flag|body) from encodePayload. */
-  addPayload(id: Buffer, type: BlobType, payload: Uint8Array, rawLength: number): PackBlob {
-    this.#ensure(payload.length + SEAL_OVERHEAD);
+  /** `payload` is the framed plaintext (flag|body) from encodePayload, or its parts from encodePayloadParts. */
+  addPayload(id: Buffer, type: BlobType, payload: Uint8Array | readonly Uint8Array[], rawLength: number): PackBlob {
+    const size = payload instanceof Uint8Array ? payload.length : payload.reduce((a, p) => a + p.length, 0);
+    this.#ensure(size + SEAL_OVERHEAD);
     const length = this.#sealer.sealInto(payload, this.#buf, this.#size);
     const entry: PackBlob = { id, type, offset: this.#size, length, rawLength };
     this.#blobs.push(entry);

@@ -44,6 +44,33 @@ export function encodePayload(plain: Uint8Array, c: CompressionSetting): Buffer 
 }
 
 /** `rawLength`, when known (blobs), lets zstd decode into an exact buffer on a reused context. */
+const FLAG_RAW = Buffer.from([RAW]);
+
+/**
+ * Like encodePayload, without copies: returns the framing as parts (flag byte, body). The body is `plain` itself
+ * when stored raw, or a view of `scratch` (grown as needed; valid until the next call) when compressed.
+ */
+export function encodePayloadParts(plain: Uint8Array, c: CompressionSetting, scratch: { buf: Buffer }): readonly Uint8Array[] {
+  if (c.level > 0 && plain.length >= 64) {
+    let worth = true;
+    if (plain.length > 4 * SAMPLE) {
+      const mid = plain.length >>> 1;
+      const sample = plain.subarray(mid - SAMPLE / 2, mid + SAMPLE / 2);
+      worth = zstdCompressInto(sample, 1, 0, Math.floor(sample.length * 0.95), scratch.buf) !== undefined;
+    }
+    if (worth) {
+      const limit = Math.floor(plain.length * MIN_GAIN);
+      if (scratch.buf.length < limit + 1) scratch.buf = Buffer.allocUnsafeSlow(Math.max(limit + 1, scratch.buf.length * 2));
+      const out = zstdCompressInto(plain, c.level, 1, limit, scratch.buf);
+      if (out) {
+        out[0] = ZSTD;
+        return [out];
+      }
+    }
+  }
+  return [FLAG_RAW, plain];
+}
+
 export function decodePayload(payload: Uint8Array, rawLength?: number): Buffer {
   if (payload.length < 1) throw new IntegrityError('empty payload');
   const body = Buffer.from(payload.buffer, payload.byteOffset + 1, payload.byteLength - 1);

@@ -19,6 +19,7 @@ interface Engine {
   error: Error | undefined;
 }
 
+/* oxlint-disable no-underscore-dangle, unicorn/prefer-add-event-listener -- Node's zlib stream internals, on purpose */
 function engineOf(stream: zlib.ZstdCompress | zlib.ZstdDecompress): Engine | undefined {
   const s = stream as unknown as { _handle?: NativeHandle; _writeState?: Uint32Array };
   if (!s._handle || typeof s._handle.writeSync !== 'function' || !(s._writeState instanceof Uint32Array)) return undefined;
@@ -30,6 +31,7 @@ function engineOf(stream: zlib.ZstdCompress | zlib.ZstdDecompress): Engine | und
   };
   return e;
 }
+/* oxlint-enable no-underscore-dangle, unicorn/prefer-add-event-listener */
 
 const encoders = new Map<number, Engine | null>();
 let decoder: Engine | null | undefined;
@@ -44,10 +46,11 @@ function encoder(level: number): Engine | undefined {
 }
 
 /**
- * Compresses `input` into a new buffer that starts with `prefix` bytes of room (for the caller's framing).
+ * Compresses `input` into `scratch` (when big enough) or a new buffer, after `prefix` bytes of room (for the caller's
+ * framing); the result is a view of that buffer.
  * Returns undefined when the result would not be smaller than `limit` bytes (then compression does not pay).
  */
-export function zstdCompressInto(input: Uint8Array, level: number, prefix: number, limit: number): Buffer | undefined {
+export function zstdCompressInto(input: Uint8Array, level: number, prefix: number, limit: number, scratch?: Buffer): Buffer | undefined {
   const e = encoder(level);
   if (!e) {
     const c = zstdCompressSync(input, { params: { [z.ZSTD_c_compressionLevel]: level, [z.ZSTD_c_checksumFlag]: 0 } });
@@ -57,7 +60,7 @@ export function zstdCompressInto(input: Uint8Array, level: number, prefix: numbe
     return out;
   }
   const room = Math.max(0, limit - 1);
-  const out = Buffer.allocUnsafe(prefix + room);
+  const out = scratch && scratch.length >= prefix + room ? scratch : Buffer.allocUnsafe(prefix + room);
   e.error = undefined;
   e.handle.writeSync(z.ZSTD_e_end, input, 0, input.length, out, prefix, room);
   const [availOut = 0, availIn = 0] = e.state;

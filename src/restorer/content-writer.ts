@@ -23,9 +23,9 @@ interface PackBlob {
 }
 
 const GAP = 256 * 1024;
-const MAX_RANGE = 32 << 20;
+const MAX_RANGE = 8 << 20;
 const LOADS_IN_FLIGHT = 4;
-const JOBS_PER_WORKER = 3;
+const JOBS_PER_WORKER = 2;
 
 type WriterRepo = Pick<Repository, 'catalog' | 'backend' | 'key'>;
 
