@@ -102,7 +102,11 @@ export class Archiver {
       void estimate(o.paths, o.excludes, { signal: estimating.signal, onTotals: (files, bytes, done) => (this.#totals = { files, bytes, done }) }).catch(() => {});
     }
     try {
-      const root = new RootBuilder((p, st, name) => this.#scan(p, st, name));
+      const m = o.excludes && !o.excludes.empty ? o.excludes : undefined;
+      // A source itself can be excluded (restic: `backup /home/ann/src --exclude src` saves nothing of it).
+      const root = new RootBuilder(async (p, st, name) =>
+        m?.isExcluded(m.rootRules(), p, name, st.isDirectory(), Number(st.size)) ? undefined : await this.#scan(p, st, name),
+      );
       for (const p of o.paths) root.add(p);
       const rootId = await root.build((nodes) => this.#saveTree(nodes), (path, e) => this.#warn(path, e, 'unreadable'));
       throwIfAborted(o.signal);
