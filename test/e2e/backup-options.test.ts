@@ -164,3 +164,13 @@ test('option errors are clean', async (t) => {
     assert.equal(r.code, 1, `${args.join(' ')}: ${describe(r)}`);
   }
 });
+
+test('a backup source matching an exclude pattern is itself excluded (restic semantics)', async (t) => {
+  const sb = await Sandbox.create(t);
+  files(sb.src, { 'keep/a.txt': 'a', 'cache/b.txt': 'b' });
+  const s = await sb.backup([join(sb.src, 'keep'), join(sb.src, 'cache'), '--exclude', 'cache']);
+  const target = sb.path('restore-src-excluded');
+  assertExit(await sb.cli(['restore', s.snapshot_id ?? 'latest', '--target', target]), 0, 'restore');
+  const got = allPaths(join(target, sb.src)).map((p) => relative(join(target, sb.src), p));
+  assert.deepEqual(got, ['keep', 'keep/a.txt']);
+});
