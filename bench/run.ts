@@ -208,8 +208,10 @@ async function main(): Promise<number> {
   };
 
   let editSummary: EditSummary | null = null;
+  const verified: string[] = [];
   let aborted = false;
   try {
+  await removeTree(join(WORK_DIR, 'restore')); // leftovers of an earlier run, long before any timed restore
   for (let round = 1; round <= opts.rounds && !aborted; round++) {
     const order = rotate(usable, (round - 1) % usable.length);
     log(`\n=== round ${round}/${opts.rounds}: ${order.map((t) => t.label).join(' → ')}`);
@@ -220,7 +222,7 @@ async function main(): Promise<number> {
       const p = toolPaths(WORK_DIR, st.tool.name);
       await removeTree(p.repo);
       await removeTree(p.cache);
-      await removeTree(p.restore);
+      await removeTree(join(p.restore, `round-${round}`));
       await mkdir(join(WORK_DIR, 'repos'), { recursive: true });
       await mkdir(p.cache, { recursive: true });
       await run(st, round, i + 1, 'init', st.tool.init(p));
@@ -254,11 +256,11 @@ async function main(): Promise<number> {
     );
     await backupAll('edited');
 
-    // Restore targets are deleted only at the end of the round: ext4 allocates inodes slowly right after a mass
-    // delete (it skips recently deleted ones), which would penalize whichever tool restores next.
-    const verified: string[] = [];
+    // Each round restores into a directory of its own, and verified restores are deleted only after the last
+    // round: ext4 allocates inodes slowly after a mass delete, which would penalize whichever tool restores next.
     for (const [i, st] of states.entries()) {
-      const p = toolPaths(WORK_DIR, st.tool.name);
+      const base = toolPaths(WORK_DIR, st.tool.name);
+      const p = { ...base, restore: join(base.restore, `round-${round}`) };
       await mkdir(p.restore, { recursive: true });
       const r = await run(st, round, i + 1, 'restore', st.tool.restore(p, st.seq));
       if (r.status !== 'ok') continue;
@@ -279,7 +281,6 @@ async function main(): Promise<number> {
       }
     }
 
-    for (const dir of verified) await removeTree(dir);
     await revertEdits(corpus.dir);
     editsApplied = false;
     const after = await digestTree(corpus.data);
@@ -291,6 +292,7 @@ async function main(): Promise<number> {
   }
   } finally {
     if (editsApplied) await revertEdits(corpus.dir);
+    for (const dir of verified) await removeTree(dir);
   }
 
   results.finishedAt = new Date().toISOString();
