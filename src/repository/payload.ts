@@ -19,36 +19,20 @@ export interface CompressionSetting {
   readonly level: number;
 }
 
-
-/** Returns flag|body. Cheap rejection: blobs over 64 KiB are sampled first; incompressible data costs ~1% of a full pass. */
+/** Returns flag|body in a buffer of its own (see encodePayloadParts for the rules). */
 export function encodePayload(plain: Uint8Array, c: CompressionSetting): Buffer {
-  if (c.level > 0 && plain.length >= 64) {
-    let worth = true;
-    if (plain.length > 4 * SAMPLE) {
-      const mid = plain.length >>> 1;
-      const sample = plain.subarray(mid - SAMPLE / 2, mid + SAMPLE / 2);
-      worth = zstdCompressInto(sample, 1, 0, Math.floor(sample.length * 0.95)) !== undefined;
-    }
-    if (worth) {
-      const out = zstdCompressInto(plain, c.level, 1, Math.floor(plain.length * MIN_GAIN));
-      if (out) {
-        out[0] = ZSTD;
-        return out;
-      }
-    }
-  }
-  const out = Buffer.allocUnsafe(plain.length + 1);
-  out[0] = RAW;
-  out.set(plain, 1);
-  return out;
+  const parts = encodePayloadParts(plain, c, { buf: EMPTY });
+  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
 }
 
-/** `rawLength`, when known (blobs), lets zstd decode into an exact buffer on a reused context. */
 const FLAG_RAW = Buffer.from([RAW]);
+const EMPTY = Buffer.alloc(0);
 
 /**
- * Like encodePayload, without copies: returns the framing as parts (flag byte, body). The body is `plain` itself
- * when stored raw, or a view of `scratch` (grown as needed; valid until the next call) when compressed.
+ * The framing as parts, without copies: [flag byte, body] where body is `plain` itself when stored raw, or
+ * [flag|zstd frame] as one view of `scratch` (grown as needed; valid until the next call) when compressed.
+ * Cheap rejection: blobs over 64 KiB are sampled first, so incompressible data costs ~1% of a full pass; the frame is
+ * kept only if it saves at least 3 %.
  */
 export function encodePayloadParts(plain: Uint8Array, c: CompressionSetting, scratch: { buf: Buffer }): readonly Uint8Array[] {
   if (c.level > 0 && plain.length >= 64) {
@@ -71,6 +55,7 @@ export function encodePayloadParts(plain: Uint8Array, c: CompressionSetting, scr
   return [FLAG_RAW, plain];
 }
 
+/** `rawLength`, when known (blobs), lets zstd decode into an exact buffer on a reused context. */
 export function decodePayload(payload: Uint8Array, rawLength?: number): Buffer {
   if (payload.length < 1) throw new IntegrityError('empty payload');
   const body = Buffer.from(payload.buffer, payload.byteOffset + 1, payload.byteLength - 1);

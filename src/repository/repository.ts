@@ -3,7 +3,7 @@ import { hostname, userInfo } from 'node:os';
 import { type Backend, type FileType, NotFoundError, RepoNotFoundError } from '../backend/backend.ts';
 import { Sealer } from '../crypto/aead.ts';
 import { type MasterKey, newMasterKey } from '../crypto/master-key.ts';
-import { InternalError, IntegrityError, InvalidInputError, throwIfAborted } from '../errors.ts';
+import { InternalError, IntegrityError, InvalidInputError, PyBackupError, throwIfAborted } from '../errors.ts';
 import { openBlob } from './blob-codec.ts';
 import { Catalog, type BlobLocation } from './catalog.ts';
 import { REPO_VERSION, type RepoConfig, parseConfig } from './config.ts';
@@ -75,10 +75,9 @@ export class Repository {
     try {
       configBox = await backend.load({ type: 'config', name: '' });
     } catch (e) {
-      if (e instanceof NotFoundError || (e as { code?: string }).code === 'PERMANENT') {
-        throw new RepoNotFoundError(`no repository found at ${backend.location} (run init first?)`, { cause: e });
-      }
-      throw e;
+      if (e instanceof PyBackupError && e.code === 'ABORTED') throw e;
+      if (e instanceof NotFoundError) throw new RepoNotFoundError(`no repository found at ${backend.location} (run init first?)`, { cause: e });
+      throw new PyBackupError('IO', `cannot open the repository at ${backend.location}: ${(e as Error).message}`, { cause: e });
     }
     const { key, name } = await unlock(backend, password, o.signal);
     const sealer = new Sealer(key.encrypt);

@@ -5,6 +5,7 @@ import { AbortedError, errnoCode, InternalError } from '../errors.ts';
 import type { Node } from '../model/node.ts';
 import type { BlobLocation } from '../repository/catalog.ts';
 import type { Repository } from '../repository/repository.ts';
+import { createMode } from './metadata.ts';
 import type { BlobWork, RangeResult, RestoreWorkerInit, WriteTarget } from './restore-protocol.ts';
 
 export interface FileTask {
@@ -14,6 +15,8 @@ export interface FileTask {
   readonly content: readonly string[];
   failed: boolean;
   readonly existing: boolean;
+  /** its directory was created by this restore */
+  readonly freshDir: boolean;
 }
 
 interface PackBlob {
@@ -62,7 +65,7 @@ export async function writeContents(repo: WriterRepo, files: readonly FileTask[]
     if (offset !== task.size) return fail(i, new Error(`content adds up to ${offset} bytes, the snapshot says ${task.size}`));
     try {
       if (task.existing) unlinkIfPresent(task.path);
-      if (work.length === 0 || o.sparse) createSized(task.path, task.size);
+      if (work.length === 0 || o.sparse) createSized(task.path, task.size, createMode(task.node));
     } catch (e) {
       return fail(i, e);
     }
@@ -73,7 +76,7 @@ export async function writeContents(repo: WriterRepo, files: readonly FileTask[]
       if (!pm) packs.set(w.loc.pack, (pm = new Map()));
       let pb = pm.get(w.hex);
       if (!pb) pm.set(w.hex, (pb = { id: w.hex, loc: w.loc, targets: [] }));
-      pb.targets.push({ path, offset: w.offset, size: task.size, file: i });
+      pb.targets.push({ path, offset: w.offset, size: task.size, file: i, mode: createMode(task.node) });
       remaining[i]!++;
     }
   });
@@ -187,8 +190,8 @@ function unlinkIfPresent(p: Buffer): void {
   }
 }
 
-function createSized(p: Buffer, size: number): void {
-  const fd = openSync(p, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
+function createSized(p: Buffer, size: number, mode: number): void {
+  const fd = openSync(p, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, mode);
   try {
     if (size > 0) ftruncateSync(fd, size);
   } finally {

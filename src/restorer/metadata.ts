@@ -4,21 +4,37 @@ import type { Node } from '../model/node.ts';
 import { ffiAvailable, setTimesNs, setXattr } from '../platform/libc.ts';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const euid = process.geteuid?.() ?? -1;
+const egid = process.getegid?.() ?? -1;
+
+/** The mode a restored file is created with (umask 0): its own bits, plus owner read/write so later writes work. */
+export function createMode(node: Node): number {
+  return (node.mode & 0o777) | 0o600;
+}
+
+/** What the restorer knows about a file it just created: lets it skip a chown or chmod that would change nothing. */
+export interface Created {
+  /** the mode it was created with */
+  readonly mode: number;
+  /** created by this process in a directory this restore made (no setgid parent), so owner = euid:egid */
+  readonly ownedByUs: boolean;
+}
 
 /**
  * Applies a node's metadata to a restored path: owner (numeric ids, when running as root), permission bits (not on
  * symlinks), extended attributes, then times (last, since the other changes touch ctime/mtime). Returns warnings.
  */
-export function applyMetadata(path: Buffer, node: Node, o: { owner: boolean; xattrs: boolean }): string[] {
+export function applyMetadata(path: Buffer, node: Node, o: { owner: boolean; xattrs: boolean; created?: Created }): string[] {
   const warnings: string[] = [];
-  if (o.owner && isRoot) {
+  const sameOwner = o.created?.ownedByUs === true && node.uid === euid && node.gid === egid;
+  if (o.owner && isRoot && !sameOwner) {
     try {
       lchownSync(path, node.uid, node.gid);
     } catch (e) {
       warnings.push(`chown: ${(e as Error).message}`);
     }
   }
-  if (node.type !== 'symlink') {
+  if (node.type !== 'symlink' && (node.mode & 0o7777) !== o.created?.mode) {
     try {
       chmodSync(path, node.mode & 0o7777);
     } catch (e) {

@@ -13,6 +13,8 @@ export interface WriteTarget {
   readonly size: number;
   /** index of the file in the main thread's list */
   readonly file: number;
+  /** creation mode (the restore runs with umask 0) */
+  readonly mode: number;
 }
 
 export interface BlobWork {

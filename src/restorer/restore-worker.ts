@@ -65,7 +65,7 @@ port.on('message', (m: ToRestoreWorker) => {
     for (const t of b.targets) {
       let fd: number | undefined;
       try {
-        fd = openSync(Buffer.from(t.path, 'latin1'), FLAGS, 0o600);
+        fd = openSync(Buffer.from(t.path, 'latin1'), FLAGS, t.mode);
         if (init.sparse) ftruncateSync(fd, t.size);
         if (init.sparse) {
           if (!skip) writeSparse(fd, plain, t.offset);

@@ -4,7 +4,7 @@ import { type Node, linkTargetBytes } from '../model/node.ts';
 import { mknod, mkfifo } from '../platform/libc.ts';
 import type { Repository } from '../repository/repository.ts';
 import type { RestoreEvent } from './events.ts';
-import { applyMetadata } from './metadata.ts';
+import { applyMetadata, createMode } from './metadata.ts';
 import type { PathFilter } from './path-filter.ts';
 import { safeNameBytes } from './safe-name.ts';
 import { loadTree } from './tree-loader.ts';
@@ -56,6 +56,8 @@ export class Restorer {
   readonly #inodes = new Map<string, FileTask>();
   readonly #start = Date.now();
   #errors = 0;
+  /** the user's umask: the target directory itself (and missing parents) are made as a plain mkdir would */
+  #userUmask = 0o022;
   #skipped = 0;
   #deleted = 0;
 
@@ -71,12 +73,23 @@ export class Restorer {
 
   /** `root` is the directory node whose contents are restored (or a single non-directory node). */
   async run(root: { treeId: string; snapshotPath: string } | { node: Node; snapshotPath: string }): Promise<RestoreEvent & { type: 'summary' }> {
+    // umask 0 while restoring: files and directories get exactly the modes they are created with (see createMode)
+    const oldMask = this.#o.dryRun ? undefined : process.umask(0);
+    this.#userUmask = oldMask ?? 0o022;
+    try {
+      return await this.#run(root);
+    } finally {
+      if (oldMask !== undefined) process.umask(oldMask);
+    }
+  }
+
+  async #run(root: { treeId: string; snapshotPath: string } | { node: Node; snapshotPath: string }): Promise<RestoreEvent & { type: 'summary' }> {
     const o = this.#o;
     const top: DirEntry = { abs: Buffer.from(o.target.replace(/\/+$/, '') || '/'), node: undefined, parent: undefined, created: false, fresh: false, names: new Set(), selectedAll: !o.filter.hasIncludes };
     if (!o.dryRun) {
       try {
         top.fresh = lstatOrUndefined(top.abs) === undefined;
-        mkdirSync(top.abs, { recursive: true });
+        mkdirSync(top.abs, { recursive: true, mode: 0o777 & ~this.#userUmask });
       } catch (e) {
         throw new InvalidInputError(`cannot create target directory ${o.target}: ${(e as Error).message}`, { cause: e });
       }
@@ -98,7 +111,8 @@ export class Restorer {
           ...(o.signal ? { signal: o.signal } : {}),
           onFileDone: (f) => {
             done.files++;
-            for (const w of applyMetadata(f.path, f.node, { owner: o.owner ?? true, xattrs: true })) this.#warn(f.path, w);
+            const created = { mode: createMode(f.node), ownedByUs: f.freshDir };
+            for (const w of applyMetadata(f.path, f.node, { owner: o.owner ?? true, xattrs: true, created })) this.#warn(f.path, w);
           },
           onBytes: (n) => (done.bytes += n),
           onError: (f, e) => this.#warn(f.path, e),
@@ -201,7 +215,7 @@ export class Restorer {
       return undefined;
     }
     if (o.dryRun) {
-      if (node.type === 'file') this.#files.push({ path, node, size: node.size ?? 0, content: node.content ?? [], failed: false, existing: !!existing });
+      if (node.type === 'file') this.#files.push({ path, node, size: node.size ?? 0, content: node.content ?? [], failed: false, existing: !!existing, freshDir: dir.fresh });
       return undefined;
     }
     try {
@@ -213,7 +227,7 @@ export class Restorer {
           return undefined;
         }
         if (existing?.isDirectory()) rmSync(path, { recursive: true });
-        const task: FileTask = { path, node, size: node.size ?? 0, content: node.content ?? [], failed: false, existing: !!existing };
+        const task: FileTask = { path, node, size: node.size ?? 0, content: node.content ?? [], failed: false, existing: !!existing, freshDir: dir.fresh };
         this.#files.push(task);
         if (ikey) this.#inodes.set(ikey, task);
         return undefined;

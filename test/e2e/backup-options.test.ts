@@ -3,6 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { test } from 'node:test';
@@ -173,4 +174,22 @@ test('a backup source matching an exclude pattern is itself excluded (restic sem
   assertExit(await sb.cli(['restore', s.snapshot_id ?? 'latest', '--target', target]), 0, 'restore');
   const got = allPaths(join(target, sb.src)).map((p) => relative(join(target, sb.src), p));
   assert.deepEqual(got, ['keep', 'keep/a.txt']);
+});
+
+test('--one-file-system keeps a mount point as an empty directory and skips what is mounted there', async (t) => {
+  const sb = await Sandbox.create(t);
+  files(sb.src, { 'outer.txt': 'outer', 'mnt/': '' });
+  const mnt = join(sb.src, 'mnt');
+  const m = spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', mnt]);
+  if (m.status !== 0) {
+    t.skip('cannot mount a tmpfs here (needs root in a mount-capable sandbox)');
+    return;
+  }
+  try {
+    writeFileSync(join(mnt, 'inner.txt'), 'inner');
+    assert.deepEqual(await backedUp(sb, [sb.src, '--one-file-system']), ['mnt', 'outer.txt']);
+    assert.deepEqual(await backedUp(sb, [sb.src]), ['mnt', 'mnt/inner.txt', 'outer.txt']);
+  } finally {
+    spawnSync('umount', [mnt]);
+  }
 });

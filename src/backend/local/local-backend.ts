@@ -169,8 +169,9 @@ export class LocalBackend implements Backend {
 
 function mapReadError(e: unknown, h: Handle): unknown {
   const code = errnoCode(e);
-  if (code === 'ENOENT') return new NotFoundError(`${handleString(h)} does not exist`, { cause: e });
-  if (code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EISDIR') {
+  // ENOTDIR: a path component is a file, so the file cannot exist there either
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new NotFoundError(`${handleString(h)} does not exist`, { cause: e });
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EISDIR') {
     return new PermanentError(`${handleString(h)}: ${(e as Error).message}`, { cause: e });
   }
   return e;
