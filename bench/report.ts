@@ -154,7 +154,7 @@ export function renderMarkdown(res: BenchResults): string {
     out.push('');
   }
   const order = tools.map(label).join(' → ');
-  out.push(`- **Rounds:** ${res.options.rounds}; tool order rotates each round (round 1: ${order}); fresh repository and caches per tool per round; warm page cache (the corpus is read, untimed, before every backup step); each round restores into a fresh directory.`);
+  out.push(`- **Rounds:** ${res.options.rounds}; tool order rotates each round (round 1: ${order}); fresh repository and caches per tool per round; warm page cache (the corpus is read, untimed, before every backup step); each round restores into a fresh directory (a tmpfs under /dev/shm when it has room, so ext4 inode-allocation slowdowns after mass deletes do not decide restore times; repositories stay on disk).`);
   out.push(
     `- **Machine:** ${m.cpuModel}, nproc ${m.nproc} (${m.logicalCpus} logical CPUs), ${(m.memBytes / 2 ** 30).toFixed(1)} GiB RAM, Linux ${m.kernel}; ` +
       `work dir on ${m.workFs}, corpus on ${m.corpusFs}; load average ${m.loadAvgStart.toFixed(2)} at start` +

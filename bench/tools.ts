@@ -36,8 +36,8 @@ export interface Tool {
 
 const PASSWORD = 'bench-password-not-secret';
 
-export function toolPaths(workDir: string, name: ToolName): ToolPaths {
-  return { repo: join(workDir, 'repos', name), cache: join(workDir, 'cache', name), restore: join(workDir, 'restore', name) };
+export function toolPaths(workDir: string, name: ToolName, restoreRoot = join(workDir, 'restore')): ToolPaths {
+  return { repo: join(workDir, 'repos', name), cache: join(workDir, 'cache', name), restore: join(restoreRoot, name) };
 }
 
 export function makeTools(projectRoot: string): Record<ToolName, Tool> {

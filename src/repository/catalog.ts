@@ -71,9 +71,7 @@ export class Catalog {
     }
     this.#db.prepare("INSERT OR REPLACE INTO meta(k, v) VALUES('schema', ?)").run(SCHEMA_VERSION);
     this.#hasBlob = this.#db.prepare('SELECT 1 AS x FROM blobs WHERE id = ?');
-    this.#getBlob = this.#db.prepare(
-      'SELECT p.id AS pack, b.type AS type, b.off AS off, b.len AS len, b.raw AS raw FROM blobs b JOIN packs p ON p.pid = b.pid WHERE b.id = ?',
-    );
+    this.#getBlob = this.#db.prepare('SELECT pid, type, off, len, raw FROM blobs WHERE id = ?');
     this.#insPack = this.#db.prepare('INSERT OR IGNORE INTO packs(id, idx) VALUES(?, ?) RETURNING pid');
     this.#insBlob = this.#db.prepare('INSERT OR IGNORE INTO blobs(id, type, pid, off, len, raw) VALUES(?, ?, ?, ?, ?, ?)');
     this.#getFile = this.#db.prepare('SELECT size, mtime, ctime, inode, content FROM files WHERE path = ?');
@@ -86,9 +84,22 @@ export class Catalog {
   }
 
   blob(id: Uint8Array): BlobLocation | undefined {
-    const r = this.#getBlob.get(id) as { pack: Uint8Array; type: number; off: number; len: number; raw: number } | undefined;
+    const r = this.#getBlob.get(id) as { pid: number; type: number; off: number; len: number; raw: number } | undefined;
     if (!r) return undefined;
-    return { pack: Buffer.from(r.pack).toString('hex'), type: r.type === 1 ? 'tree' : 'data', offset: r.off, length: r.len, rawLength: r.raw };
+    return { pack: this.#packName(r.pid), type: r.type === 1 ? 'tree' : 'data', offset: r.off, length: r.len, rawLength: r.raw };
+  }
+
+  /** Pack rows never change their id, so their hex names are memoized (bounded: cleared when large). */
+  readonly #packNames = new Map<number, string>();
+  #packName(pid: number): string {
+    let name = this.#packNames.get(pid);
+    if (name === undefined) {
+      const row = this.#db.prepare('SELECT id FROM packs WHERE pid = ?').get(pid) as { id: Uint8Array };
+      name = Buffer.from(row.id).toString('hex');
+      if (this.#packNames.size >= 65_536) this.#packNames.clear();
+      this.#packNames.set(pid, name);
+    }
+    return name;
   }
 
   indexNames(): Set<string> {
@@ -109,6 +120,7 @@ export class Catalog {
 
   /** Forgets the blob index (not the files cache); used when index files disappeared from the repository. */
   clearIndex(): void {
+    this.#packNames.clear();
     this.#db.exec('DELETE FROM blobs; DELETE FROM packs; DELETE FROM indexes;');
   }
 
