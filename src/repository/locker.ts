@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { throwIfAborted } from '../errors.ts';
 import { type LockInfo, LockFailedError, REFRESH_MS, conflicts, isStale } from './lock.ts';
 import type { Repository } from './repository.ts';
@@ -15,7 +15,7 @@ export interface HeldLock {
  */
 export async function acquireLock(repo: LockRepo, exclusive: boolean, o: { signal?: AbortSignal; username?: string } = {}): Promise<HeldLock> {
   throwIfAborted(o.signal);
-  const info = (): LockInfo => ({ time: new Date().toISOString(), exclusive, hostname: hostname(), username: o.username ?? 'unknown', pid: process.pid });
+  const info = (): LockInfo => ({ time: new Date().toISOString(), exclusive, hostname: hostname(), username: o.username ?? currentUser(), pid: process.pid });
   let name = await repo.saveFile('lock', Buffer.from(JSON.stringify(info())));
   for await (const f of repo.backend.list('lock')) {
     if (f.name === name) continue;
@@ -32,10 +32,7 @@ export async function acquireLock(repo: LockRepo, exclusive: boolean, o: { signa
     if (conflicts(exclusive, other)) {
       await repo.backend.remove({ type: 'lock', name });
       const kind = other.exclusive ? 'an exclusive' : 'a';
-      throw new LockFailedError(
-        `repository is already locked by ${kind} lock: PID ${other.pid} on ${other.hostname} by ${other.username}, since ${other.time}` +
-          (exclusive ? '' : ''),
-      );
+      throw new LockFailedError(`repository is already locked by ${kind} lock: PID ${other.pid} on ${other.hostname} by ${other.username}, since ${other.time}`);
     }
   }
   let refreshing = Promise.resolve();
@@ -54,4 +51,12 @@ export async function acquireLock(repo: LockRepo, exclusive: boolean, o: { signa
       await repo.backend.remove({ type: 'lock', name });
     },
   };
+}
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
 }
