@@ -35,7 +35,7 @@ export interface BackupOptions extends SnapshotMeta {
 const BATCH_FILES = 64;
 const BATCH_BYTES = 4 << 20;
 const MAX_LOAD = 96 << 20;
-const MAX_FILES_IN_FLIGHT = 4096;
+const MAX_FILES_IN_FLIGHT = 512;
 
 type ArchRepo = Pick<Repository, 'config' | 'key' | 'sealer' | 'catalog' | 'savePack' | 'flushIndex' | 'saveFile' | 'backend'>;
 
