@@ -54,6 +54,8 @@ export class Archiver {
   #totals: { files: number; bytes: number; done: boolean } | undefined;
   /** no files-cache entries at all (first backup into this catalog): skip the lookups */
   readonly #noFilesCache: boolean;
+  /** the exclude rules, when any rule is active */
+  readonly #excludes: ExcludeMatcher | undefined;
   readonly #stats = {
     filesNew: 0, filesChanged: 0, filesUnmodified: 0, dirsNew: 0, dirsChanged: 0, dirsUnmodified: 0,
     totalFilesProcessed: 0, totalBytesProcessed: 0, dataAdded: 0, errors: 0, dirsDone: 0,
@@ -64,6 +66,7 @@ export class Archiver {
     this.#o = o;
     this.#saver = new BlobSaver(repo, { dryRun: !!o.dryRun, signal: o.signal });
     this.#noFilesCache = !repo.catalog.hasAnyFile();
+    this.#excludes = o.excludes && !o.excludes.empty ? o.excludes : undefined;
     const n = o.workers ?? Math.max(1, Math.min(availableParallelism(), 8));
     this.#pool = new WorkerPool(
       n,
@@ -102,7 +105,7 @@ export class Archiver {
       void estimate(o.paths, o.excludes, { signal: estimating.signal, onTotals: (files, bytes, done) => (this.#totals = { files, bytes, done }) }).catch(() => {});
     }
     try {
-      const m = o.excludes && !o.excludes.empty ? o.excludes : undefined;
+      const m = this.#excludes;
       // A source itself can be excluded (restic: `backup /home/ann/src --exclude src` saves nothing of it).
       const root = new RootBuilder(async (p, st, name) =>
         m?.isExcluded(m.rootRules(), p, name, st.isDirectory(), Number(st.size)) ? undefined : await this.#scan(p, st, name),
@@ -203,7 +206,7 @@ export class Archiver {
       names = [];
     }
     names.sort(Buffer.compare);
-    const m = o.excludes && !o.excludes.empty ? o.excludes : undefined;
+    const m = this.#excludes;
     const childRules = m ? await m.enterDir(path, names, rules ?? m.rootRules()) : undefined;
     const children: PendingNode[] = [];
     let i = 0;

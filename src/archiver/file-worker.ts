@@ -60,7 +60,7 @@ function collectGarbage(bytes: number): void {
 }
 
 /** Copies ids into a buffer of its own, so posting it does not clone a shared pool. */
-function ownIds(ids: readonly Buffer[]): Uint8Array {
+function ownIds(ids: readonly Buffer[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(ids.length * 32);
   ids.forEach((id, i) => out.set(id, i * 32));
   return out;
@@ -74,8 +74,7 @@ async function shipPack(): Promise<void> {
   if (pack.count === 0) return;
   const p = pack.finish(freeBuffers.pop());
   const data = new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength);
-  const ids = new Uint8Array(p.blobs.length * 32);
-  p.blobs.forEach((b, i) => ids.set(b.id, i * 32));
+  const ids = ownIds(p.blobs.map((b) => b.id));
   unacked++;
   post(
     { t: 'pack', id: p.id, data, ids, types: p.blobs.map((b) => b.type), lengths: p.blobs.map((b) => b.length), rawLengths: p.blobs.map((b) => b.rawLength) },

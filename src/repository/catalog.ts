@@ -53,6 +53,7 @@ export class Catalog {
   readonly #db: DatabaseSync;
   readonly #hasBlob: StatementSync;
   readonly #getBlob: StatementSync;
+  readonly #packId: StatementSync;
   readonly #insPack: StatementSync;
   readonly #insBlob: StatementSync;
   readonly #getFile: StatementSync;
@@ -72,6 +73,7 @@ export class Catalog {
     this.#db.prepare("INSERT OR REPLACE INTO meta(k, v) VALUES('schema', ?)").run(SCHEMA_VERSION);
     this.#hasBlob = this.#db.prepare('SELECT 1 AS x FROM blobs WHERE id = ?');
     this.#getBlob = this.#db.prepare('SELECT pid, type, off, len, raw FROM blobs WHERE id = ?');
+    this.#packId = this.#db.prepare('SELECT id FROM packs WHERE pid = ?');
     this.#insPack = this.#db.prepare('INSERT OR IGNORE INTO packs(id, idx) VALUES(?, ?) RETURNING pid');
     this.#insBlob = this.#db.prepare('INSERT OR IGNORE INTO blobs(id, type, pid, off, len, raw) VALUES(?, ?, ?, ?, ?, ?)');
     this.#getFile = this.#db.prepare('SELECT size, mtime, ctime, inode, content FROM files WHERE path = ?');
@@ -94,7 +96,7 @@ export class Catalog {
   #packName(pid: number): string {
     let name = this.#packNames.get(pid);
     if (name === undefined) {
-      const row = this.#db.prepare('SELECT id FROM packs WHERE pid = ?').get(pid) as { id: Uint8Array };
+      const row = this.#packId.get(pid) as { id: Uint8Array };
       name = Buffer.from(row.id).toString('hex');
       if (this.#packNames.size >= 65_536) this.#packNames.clear();
       this.#packNames.set(pid, name);

@@ -71,12 +71,13 @@ export async function writeContents(repo: WriterRepo, files: readonly FileTask[]
     }
     if (work.length === 0) return o.onFileDone(task);
     const path = task.path.toString('latin1');
+    const mode = createMode(task.node);
     for (const w of work) {
       let pm = packs.get(w.loc.pack);
       if (!pm) packs.set(w.loc.pack, (pm = new Map()));
       let pb = pm.get(w.hex);
       if (!pb) pm.set(w.hex, (pb = { id: w.hex, loc: w.loc, targets: [] }));
-      pb.targets.push({ path, offset: w.offset, size: task.size, file: i, mode: createMode(task.node) });
+      pb.targets.push({ path, offset: w.offset, file: i, mode });
       remaining[i]!++;
     }
   });

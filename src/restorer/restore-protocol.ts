@@ -9,8 +9,6 @@ export interface WriteTarget {
   /** raw path bytes as latin1 */
   readonly path: string;
   readonly offset: number;
-  /** final file size (for --sparse: the file is sized up front so skipped zero runs become holes) */
-  readonly size: number;
   /** index of the file in the main thread's list */
   readonly file: number;
   /** creation mode (the restore runs with umask 0) */

@@ -1,4 +1,4 @@
-import { closeSync, constants as C, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants as C, openSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Sealer } from '../crypto/aead.ts';
 import { openBlob } from '../repository/blob-codec.ts';
@@ -61,15 +61,13 @@ port.on('message', (m: ToRestoreWorker) => {
       for (const t of b.targets) failed.push({ file: t.file, message: `blob ${b.id}: ${(e as Error).message}` });
       continue;
     }
-    const skip = init.sparse && isZero(plain);
     for (const t of b.targets) {
       let fd: number | undefined;
       try {
         fd = openSync(Buffer.from(t.path, 'latin1'), FLAGS, t.mode);
-        if (init.sparse) ftruncateSync(fd, t.size);
-        if (init.sparse) {
-          if (!skip) writeSparse(fd, plain, t.offset);
-        } else writeAll(fd, plain, t.offset);
+        // with --sparse the main thread sized the file up front, so skipped zero blocks stay holes
+        if (init.sparse) writeSparse(fd, plain, t.offset);
+        else writeAll(fd, plain, t.offset);
         bytes += plain.length;
       } catch (e) {
         failed.push({ file: t.file, message: (e as Error).message });
