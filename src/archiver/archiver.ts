@@ -2,7 +2,7 @@ import { type BigIntStats, lstatSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import { AbortedError, errnoCode, throwIfAborted } from '../errors.ts';
-import type { Node } from '../model/node.ts';
+import type { Node, Xattr } from '../model/node.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { Repository } from '../repository/repository.ts';
 import { saveSnapshot } from '../repository/snapshots.ts';
@@ -10,9 +10,10 @@ import { BlobSaver } from './blob-saver.ts';
 import { estimate } from './estimator.ts';
 import type { BackupEvent } from './events.ts';
 import type { DirRules, ExcludeMatcher } from './excludes.ts';
-import { nodeFromStat } from './node-from-stat.ts';
+import { addXattrs, nodeFromStat } from './node-from-stat.ts';
 import { type SnapshotMeta, composeSnapshot } from './snapshot-meta.ts';
 import { type PendingNode, RootBuilder, settle } from './root-builder.ts';
+import { cleanSpool, removeSpool, spoolPrefix } from '../repository/pack-spool.ts';
 import { WorkerPool } from './worker-pool.ts';
 import type { FileJob, FileResult } from './worker-protocol.ts';
 
@@ -37,7 +38,7 @@ const BATCH_BYTES = 4 << 20;
 const MAX_LOAD = 96 << 20;
 const MAX_FILES_IN_FLIGHT = 512;
 
-type ArchRepo = Pick<Repository, 'config' | 'key' | 'sealer' | 'catalog' | 'savePack' | 'flushIndex' | 'saveFile' | 'backend'>;
+type ArchRepo = Pick<Repository, 'config' | 'key' | 'sealer' | 'catalog' | 'savePack' | 'flushIndex' | 'saveFile' | 'backend' | 'spoolDir'>;
 
 /** Backs up directory trees into a new snapshot (write order: packs -> index -> snapshot). */
 export class Archiver {
@@ -45,6 +46,9 @@ export class Archiver {
   readonly #o: BackupOptions;
   readonly #pool: WorkerPool;
   readonly #saver: BlobSaver;
+  readonly #spoolDir: string;
+  /** this run's spool file prefix: what an abort leaves there is removed in run()'s finally */
+  readonly #spoolPrefix = spoolPrefix();
   #batch: { files: FileJob[]; nodes: { node: Node; path: Buffer; st: BigIntStats; resolve: (n: Node | undefined) => void; reject: (e: unknown) => void }[]; bytes: number } | undefined;
   #batchScheduled = false;
   #inFlight = 0;
@@ -65,6 +69,8 @@ export class Archiver {
     this.#repo = repo;
     this.#o = o;
     this.#saver = new BlobSaver(repo, { dryRun: !!o.dryRun, signal: o.signal });
+    this.#spoolDir = repo.spoolDir;
+    cleanSpool(this.#spoolDir);
     this.#noFilesCache = !repo.catalog.hasAnyFile();
     this.#excludes = o.excludes && !o.excludes.empty ? o.excludes : undefined;
     const n = o.workers ?? Math.max(1, Math.min(availableParallelism(), 8));
@@ -79,6 +85,8 @@ export class Archiver {
         packSize: repo.config.packSize,
         catalogPath: repo.catalog.path,
         catalogEmpty: !repo.catalog.hasAnyBlob(),
+        spoolDir: this.#spoolDir,
+        spoolPrefix: this.#spoolPrefix,
       },
       async (p) => {
         const ids = Buffer.from(p.ids.buffer, p.ids.byteOffset, p.ids.byteLength);
@@ -89,7 +97,7 @@ export class Archiver {
           offset += length;
           return b;
         });
-        await this.#saver.store({ id: p.id, data: Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength), blobs });
+        await this.#saver.store({ id: p.id, path: p.path, size: p.size, blobs });
       },
       (bytes) => {
         this.#stats.totalBytesProcessed += bytes;
@@ -146,6 +154,7 @@ export class Archiver {
       estimating.abort();
       clearInterval(timer);
       await this.#pool.close();
+      removeSpool(this.#spoolDir, this.#spoolPrefix);
     }
   }
 
@@ -183,7 +192,8 @@ export class Archiver {
     const o = this.#o;
     let node: Node;
     try {
-      node = nodeFromStat(name, path, st, { xattrs: o.xattrs ?? true });
+      // A regular file's xattrs come from the files cache when its ctime (which xattr changes bump) is unchanged.
+      node = nodeFromStat(name, path, st, { xattrs: (o.xattrs ?? true) && !st.isFile() });
     } catch (e) {
       this.#warn(path, e, errnoCode(e) === 'ENOENT' ? 'vanished' : 'unreadable');
       return undefined;
@@ -251,6 +261,11 @@ export class Archiver {
       }
       if (ok) {
         node.content = ids;
+        if (cached.xattrs && (o.xattrs ?? true)) {
+          const xs = parseXattrs(cached.xattrs);
+          if (xs) node.xattrs = xs;
+          else addXattrs(node, path);
+        }
         this.#stats.filesUnmodified++;
         this.#stats.totalFilesProcessed++;
         this.#stats.totalBytesProcessed += Number(st.size);
@@ -259,6 +274,7 @@ export class Archiver {
     }
     if (cached) this.#stats.filesChanged++;
     else this.#stats.filesNew++;
+    if (o.xattrs ?? true) addXattrs(node, path);
     while (this.#pool.load > MAX_LOAD || this.#inFlight > MAX_FILES_IN_FLIGHT) {
       await new Promise<void>((r) => this.#waiters.push(r));
       throwIfAborted(o.signal);
@@ -321,10 +337,21 @@ export class Archiver {
     if (r.changed) {
       this.#warn(path, new Error('file changed while it was read; the snapshot holds what was read'), 'changed');
     } else if (!this.#o.dryRun) {
-      this.#repo.catalog.putFile(path, { size: r.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, inode: BigInt.asIntN(64, st.ino), content });
+      const xattrs = node.xattrs ? JSON.stringify(node.xattrs) : undefined;
+      this.#repo.catalog.putFile(path, { size: r.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, inode: BigInt.asIntN(64, st.ino), content, xattrs });
     }
     return node;
   }
 }
 
 const SLASH = Buffer.from('/');
+
+/** Cached xattrs, or undefined when the cache row is unreadable (they are then read from the file). */
+function parseXattrs(json: string): Xattr[] | undefined {
+  try {
+    const v: unknown = JSON.parse(json);
+    return Array.isArray(v) && v.every((x) => typeof x?.name === 'string' && typeof x?.value === 'string') ? (v as Xattr[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,4 +1,6 @@
+import { rm } from 'node:fs/promises';
 import { blobIdOf } from '../crypto/master-key.ts';
+import type { SpooledPack } from '../repository/pack-spool.ts';
 import { type BlobType, type FinishedPack, PackBuilder } from '../repository/pack-format.ts';
 import { encodePayload } from '../repository/payload.ts';
 import type { Repository } from '../repository/repository.ts';
@@ -44,13 +46,16 @@ export class BlobSaver {
     return { id: hex, isNew: true };
   }
 
-  async store(p: FinishedPack): Promise<void> {
+  async store(p: FinishedPack | SpooledPack): Promise<void> {
     for (const b of p.blobs) {
       if (b.type === 'data') this.stats.dataBlobs++;
       else this.stats.treeBlobs++;
       this.stats.dataAddedPacked += b.length;
     }
-    if (this.#dryRun) return;
+    if (this.#dryRun) {
+      if ('path' in p) await rm(p.path, { force: true });
+      return;
+    }
     const s = this.#repo.savePack(p, this.#signal);
     this.#stores.add(s);
     try {

@@ -2,18 +2,19 @@ import { closeSync, constants as C, fstatSync, openSync, readSync } from 'node:f
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createChunker, deriveGearTable } from '../chunker/fastcdc.ts';
+import { createChunker, cutStream, deriveGearTable } from '../chunker/fastcdc.ts';
 import { Sealer } from '../crypto/aead.ts';
 import { blobIdOf } from '../crypto/master-key.ts';
 import { errnoCode } from '../errors.ts';
 import { CatalogReader } from '../repository/catalog.ts';
-import { PackBuilder } from '../repository/pack-format.ts';
+import { PackSpooler } from '../repository/pack-spool.ts';
 import { encodePayloadParts } from '../repository/payload.ts';
 import type { FileJob, FileResult, FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts';
 
 /**
  * A file worker: reads files, chunks, hashes, deduplicates, compresses, encrypts and assembles packs — all on its
- * own thread. Finished packs go to the main thread, which stores them; at most MAX_UNACKED packs are in flight.
+ * own thread. Packs are built in spool files (never in memory); the main thread stores finished ones (a rename for
+ * a local repository); at most MAX_UNACKED finished packs wait for their store.
  */
 const init = workerData as WorkerInit;
 const port = parentPort;
@@ -23,17 +24,15 @@ const sealer = new Sealer(init.encKey);
 const idKey = Buffer.from(init.idKey);
 const chunker = createChunker(init.chunker, deriveGearTable(init.chunkerKey));
 const catalog = new CatalogReader(init.catalogPath);
-const PACK_CAPACITY = init.packSize + init.chunker.max + (1 << 20);
-const pack = new PackBuilder(sealer, PACK_CAPACITY);
-/** Pack buffers handed back by the main thread after storing: steady state allocates no pack memory. */
-const freeBuffers: Buffer[] = [];
+const pack = new PackSpooler(sealer, init.spoolDir, init.spoolPrefix);
 /** Blob ids this worker stored in this session (hex); the catalog only learns them when an index is written. */
 const seen = new Set<string>();
 const MAX_UNACKED = 2;
 let unacked = 0;
 let ackWaiter: (() => void) | undefined;
-const READ = Math.max(8 << 20, init.chunker.max * 2);
-const buf = Buffer.allocUnsafe(READ + init.chunker.max);
+/** Reads go in steps of READ after the unchunked tail (< max) of the previous one. */
+const READ = 4 << 20;
+const buf = Buffer.allocUnsafeSlow(READ + init.chunker.max);
 const O_NOATIME = C.O_NOATIME ?? 0;
 const compression = { level: init.compression };
 const scratch = { buf: Buffer.allocUnsafeSlow(1 << 20) };
@@ -51,9 +50,10 @@ function exposeGc(): ((o: { type: 'minor' | 'major' }) => void) | undefined {
 }
 const gc = exposeGc();
 let sinceGc = 0;
+const GC_EVERY = 64 << 20;
 function collectGarbage(bytes: number): void {
   sinceGc += bytes;
-  if (gc && sinceGc >= 64 << 20) {
+  if (gc && sinceGc >= GC_EVERY) {
     sinceGc = 0;
     gc({ type: 'minor' });
   }
@@ -72,13 +72,12 @@ function post(m: FromWorker, transfer?: ArrayBuffer[]): void {
 
 async function shipPack(): Promise<void> {
   if (pack.count === 0) return;
-  const p = pack.finish(freeBuffers.pop());
-  const data = new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength);
+  const p = pack.finish();
   const ids = ownIds(p.blobs.map((b) => b.id));
   unacked++;
   post(
-    { t: 'pack', id: p.id, data, ids, types: p.blobs.map((b) => b.type), lengths: p.blobs.map((b) => b.length), rawLengths: p.blobs.map((b) => b.rawLength) },
-    [p.data.buffer as ArrayBuffer, ids.buffer],
+    { t: 'pack', id: p.id, path: p.path, size: p.size, ids, types: p.blobs.map((b) => b.type), lengths: p.blobs.map((b) => b.length), rawLengths: p.blobs.map((b) => b.rawLength) },
+    [ids.buffer],
   );
   while (unacked >= MAX_UNACKED) await new Promise<void>((r) => (ackWaiter = r));
 }
@@ -121,25 +120,23 @@ async function saveFile(job: number, f: FileJob): Promise<FileResult> {
     let end = 0;
     let eof = false;
     let sinceProgress = 0;
-    while (!eof || start < end) {
-      if (!eof && end - start < init.chunker.max) {
-        if (start > 0) {
-          buf.copyWithin(0, start, end);
-          end -= start;
-          start = 0;
-        }
-        while (!eof && end < READ) {
-          const n = readSync(fd, buf, end, READ - end, null);
-          if (n === 0) eof = true;
-          end += n;
-          total += n;
-          sinceProgress += n;
-        }
-      }
-      while (end - start >= init.chunker.max || (eof && start < end)) {
-        const n = chunker.cut(buf, start, end);
+    for (;;) {
+      for (let n = cutStream(chunker, buf, start, end, eof); n > 0; n = cutStream(chunker, buf, start, end, eof)) {
         await saveChunk(buf.subarray(start, start + n), ids, stats);
         start += n;
+      }
+      if (eof) break;
+      if (start > 0) {
+        buf.copyWithin(0, start, end);
+        end -= start;
+        start = 0;
+      }
+      while (!eof && end < buf.length) {
+        const n = readSync(fd, buf, end, buf.length - end, null);
+        if (n === 0) eof = true;
+        end += n;
+        total += n;
+        sinceProgress += n;
       }
       if (sinceProgress >= 32 << 20) {
         post({ t: 'progress', job, bytes: sinceProgress });
@@ -161,7 +158,6 @@ let queue = Promise.resolve();
 port.on('message', (m: ToWorker) => {
   if (m.t === 'ack') {
     unacked--;
-    if (m.buffer && freeBuffers.length < MAX_UNACKED) freeBuffers.push(Buffer.from(m.buffer));
     const w = ackWaiter;
     ackWaiter = undefined;
     w?.();
@@ -178,6 +174,7 @@ port.on('message', (m: ToWorker) => {
         seen.clear();
         post({ t: 'flushed' });
       } else if (m.t === 'stop') {
+        pack.discard();
         catalog.close();
         port.close();
       }

@@ -78,13 +78,17 @@ export function nodeFromStat(name: Buffer, path: Buffer, st: BigIntStats, o: { x
     node.dev = st.dev.toString();
     node.links = Number(st.nlink);
   }
-  if (o.xattrs && ffiAvailable()) {
-    try {
-      const xs = readXattrs(path);
-      if (xs.length > 0) node.xattrs = xs.map((x): Xattr => ({ name: x.name.toString('base64'), value: x.value.toString('base64') }));
-    } catch {
-      // unsupported or unreadable attributes: the content is still saved
-    }
-  }
+  if (o.xattrs) addXattrs(node, path);
   return node;
+}
+
+/** Reads the entry's extended attributes into the node (none when unsupported or unreadable). */
+export function addXattrs(node: Node, path: Buffer): void {
+  if (!ffiAvailable()) return;
+  try {
+    const xs = readXattrs(path);
+    if (xs.length > 0) node.xattrs = xs.map((x): Xattr => ({ name: x.name.toString('base64'), value: x.value.toString('base64') }));
+  } catch {
+    // unsupported or unreadable attributes: the content is still saved
+  }
 }

@@ -20,10 +20,20 @@ export class WorkerPool {
   readonly #onPack: (p: PackMsg) => Promise<void>;
   readonly #onProgress: (bytes: number) => void;
 
+  readonly #n: number;
+  readonly #init: WorkerInit;
+
+  /** Workers start with the first job: a backup with nothing new to read never pays for them. */
   constructor(n: number, init: WorkerInit, onPack: (p: PackMsg) => Promise<void>, onProgress: (bytes: number) => void) {
     this.#onPack = onPack;
     this.#onProgress = onProgress;
-    for (let i = 0; i < n; i++) {
+    this.#n = n;
+    this.#init = init;
+  }
+
+  #start(): void {
+    const init = this.#init;
+    for (let i = 0; i < this.#n; i++) {
       const worker = new Worker(new URL('./file-worker.ts', import.meta.url), { workerData: init, execArgv: ['--no-warnings=ExperimentalWarning'] });
       const slot: Slot = { worker, load: 0 };
       worker.on('message', (m: FromWorker) => this.#onMessage(slot, m));
@@ -44,6 +54,7 @@ export class WorkerPool {
 
   run(files: readonly FileJob[]): Promise<readonly FileResult[]> {
     if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#slots.length === 0) this.#start();
     let slot = this.#slots[0] as Slot;
     for (const s of this.#slots) if (s.load < slot.load) slot = s;
     const job = this.#nextJob++;
@@ -86,10 +97,7 @@ export class WorkerPool {
         this.#storing++;
         this.#onPack(m)
           .then(
-            () => {
-              const buffer = m.data.buffer as ArrayBuffer;
-              this.#post(slot, { t: 'ack', buffer }, [buffer]);
-            },
+            () => this.#post(slot, { t: 'ack' }),
             (e: unknown) => this.#fail(e as Error),
           )
           .finally(() => {

@@ -9,6 +9,9 @@ export interface WorkerInit {
   readonly catalogPath: string;
   /** the catalog held no blobs when the backup started: skip lookups (the worker's own session set still dedups) */
   readonly catalogEmpty: boolean;
+  /** where packs are built (see PackSpooler), and the spool file name prefix of this process */
+  readonly spoolDir: string;
+  readonly spoolPrefix: string;
 }
 
 export interface FileJob {
@@ -20,8 +23,8 @@ export interface FileJob {
 
 export type ToWorker =
   | { readonly t: 'files'; readonly job: number; readonly files: readonly FileJob[] }
-  /** a stored pack's buffer comes back for reuse */
-  | { readonly t: 'ack'; readonly buffer?: ArrayBuffer }
+  /** a finished pack was stored */
+  | { readonly t: 'ack' }
   | { readonly t: 'flush' }
   | { readonly t: 'stop' };
 
@@ -41,7 +44,9 @@ export interface FileResult {
 export interface PackMsg {
   readonly t: 'pack';
   readonly id: string;
-  readonly data: Uint8Array;
+  /** the spool file holding the whole pack, and its size */
+  readonly path: string;
+  readonly size: number;
   /** per blob: type, stored length, plaintext length; offsets follow from the lengths */
   readonly types: readonly ('data' | 'tree')[];
   readonly lengths: readonly number[];

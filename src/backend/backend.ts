@@ -18,6 +18,19 @@ export interface FileInfo {
   readonly size: number;
 }
 
+/**
+ * Content held in a local file (a pack spooled to disk while it was built). The backend may move the file into
+ * place instead of copying it; whatever is left at `path` afterwards is the caller's to remove.
+ */
+export interface FileSource {
+  readonly path: string;
+  readonly size: number;
+}
+
+export function isFileSource(d: Uint8Array | FileSource): d is FileSource {
+  return !(d instanceof Uint8Array);
+}
+
 export interface OpOptions {
   readonly signal?: AbortSignal;
 }
@@ -25,8 +38,13 @@ export interface OpOptions {
 export interface Backend {
   /** Human-readable location, without credentials. */
   readonly location: string;
+  /**
+   * A local directory on the backend's own file system where writers may spool files to be saved as FileSource
+   * (saving is then a rename). Names starting with "." there are ignored by listings. Absent for remote backends.
+   */
+  readonly spoolDir?: string;
   /** Stores `data` under `h` atomically: a reader sees the whole file or nothing. Fails if it exists. */
-  save(h: Handle, data: Uint8Array, o?: OpOptions): Promise<void>;
+  save(h: Handle, data: Uint8Array | FileSource, o?: OpOptions): Promise<void>;
   /** Reads the whole file or a byte range of it. Throws NotFoundError when absent. */
   load(h: Handle, range?: { offset: number; length: number }, o?: OpOptions): Promise<Uint8Array>;
   /** Throws NotFoundError when absent. */

@@ -10,6 +10,7 @@ import {
   type ChunkerParams,
   chunkerMask,
   createChunker,
+  cutStream,
   DEFAULT_CHUNKER_PARAMS,
   deriveGearTable,
   validateChunkerParams,
@@ -223,6 +224,41 @@ describe('cut', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  test('streaming cuts (cutStream over a small refilled buffer) equal whole-buffer cuts for any read sizes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 7, max: 12 }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.integer({ min: 1, max: 0xffffffff }),
+        fc.integer({ min: 1, max: 5000 }),
+        fc.integer({ min: 0, max: 40_000 }),
+        (b, minSeed, dataSeed, step, size) => {
+          const avg = 2 ** b;
+          const p = { min: 64 + (minSeed % (avg - 64)), avg, max: avg + 1 + (minSeed % (3 * avg)) };
+          const ch = createChunker(p, gear);
+          const data = xorshiftBytes(dataSeed, size);
+          const buf = new Uint8Array(p.max + step);
+          const got: number[] = [];
+          let [start, end, read, eof] = [0, 0, 0, false];
+          for (;;) {
+            for (let n = cutStream(ch, buf, start, end, eof); n > 0; n = cutStream(ch, buf, start, end, eof)) {
+              got.push(n);
+              start += n;
+            }
+            if (eof) break;
+            buf.copyWithin(0, start, end);
+            [end, start] = [end - start, 0];
+            const n = Math.min(buf.length - end, data.length - read);
+            buf.set(data.subarray(read, read + n), end);
+            [end, read, eof] = [end + n, read + n, read + n === data.length];
+          }
+          assert.deepEqual(got, chunkAll(ch, data));
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 

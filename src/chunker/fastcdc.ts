@@ -188,3 +188,16 @@ export function createChunker(params: ChunkerParams, gear: Uint32Array): Chunker
 
   return { params: Object.freeze({ min, avg, max }), cut };
 }
+
+/**
+ * Streaming cut: the length of the chunk starting at buf[start] if it is settled by buf[start..end), else 0 (more
+ * data needed). A chunk is settled when a boundary lies before `end`, when `max` bytes are there, or at `eof`.
+ * Cut points are the same as with the whole stream in memory, yet a caller needs only `max` bytes of buffer plus
+ * its read size, and carries over only the bytes after the last boundary.
+ */
+export function cutStream(c: Chunker, buf: Uint8Array, start: number, end: number, eof: boolean): number {
+  const avail = end - start;
+  if (avail === 0) return 0;
+  const n = c.cut(buf, start, end);
+  return n < avail || eof || avail >= c.params.max ? n : 0;
+}

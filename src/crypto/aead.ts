@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomFillSync } from 'node:crypto';
 import { IntegrityError } from '../errors.ts';
 
 /**
@@ -53,6 +53,26 @@ export class Sealer {
     pos += c.final().copy(out, pos);
     pos += c.getAuthTag().copy(out, pos);
     return pos - offset;
+  }
+
+  /**
+   * The sealed box of `plain` as parts — header, ciphertext pieces, tag — for writers that stream it out (writev)
+   * instead of assembling it in one buffer.
+   */
+  sealParts(plain: Uint8Array | readonly Uint8Array[], aad?: Uint8Array): Buffer[] {
+    const head = Buffer.allocUnsafe(1 + SESSION_ID_BYTES + NONCE_BYTES);
+    head[0] = SEAL_VERSION;
+    this.#sessionId.copy(head, 1);
+    const nonce = randomFillSync(head, 1 + SESSION_ID_BYTES, NONCE_BYTES).subarray(1 + SESSION_ID_BYTES);
+    const c = createCipheriv('aes-256-gcm', this.#sessionKey, nonce);
+    if (aad) c.setAAD(aad);
+    const out = [head];
+    if (plain instanceof Uint8Array) out.push(c.update(plain));
+    else for (const part of plain) out.push(c.update(part));
+    const last = c.final();
+    if (last.length > 0) out.push(last);
+    out.push(c.getAuthTag());
+    return out;
   }
 
   open(box: Uint8Array, aad?: Uint8Array): Buffer {

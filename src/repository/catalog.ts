@@ -30,6 +30,8 @@ export interface CachedFile {
   readonly ctimeNs: bigint;
   readonly inode: bigint;
   readonly content: Buffer;
+  /** the node's extended attributes as JSON, when it had any (valid while ctime is unchanged) */
+  readonly xattrs?: string | undefined;
 }
 
 const SCHEMA = `
@@ -39,9 +41,9 @@ CREATE TABLE IF NOT EXISTS packs(pid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQU
 CREATE TABLE IF NOT EXISTS blobs(id BLOB PRIMARY KEY, type INTEGER NOT NULL, pid INTEGER NOT NULL,
   off INTEGER NOT NULL, len INTEGER NOT NULL, raw INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files(path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
-  ctime INTEGER NOT NULL, inode INTEGER NOT NULL, content BLOB NOT NULL) WITHOUT ROWID;
+  ctime INTEGER NOT NULL, inode INTEGER NOT NULL, content BLOB NOT NULL, xattrs TEXT) WITHOUT ROWID;
 `;
-const SCHEMA_VERSION = '1';
+const SCHEMA_VERSION = '2';
 const FILES_BATCH = 2048;
 
 export function catalogPath(repoId: string): string {
@@ -65,27 +67,31 @@ export class Catalog {
     mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
     this.#db = new DatabaseSync(this.path, { timeout: 10_000 });
     this.#db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16000;');
-    this.#db.exec(SCHEMA);
+    this.#db.exec('CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL)');
     const v = this.#db.prepare("SELECT v FROM meta WHERE k='schema'").get() as { v: string } | undefined;
-    if (v && v.v !== SCHEMA_VERSION) {
-      this.#db.exec('DELETE FROM indexes; DELETE FROM packs; DELETE FROM blobs; DELETE FROM files;');
-    }
+    if (v && v.v !== SCHEMA_VERSION) this.#db.exec('DROP TABLE IF EXISTS indexes; DROP TABLE IF EXISTS packs; DROP TABLE IF EXISTS blobs; DROP TABLE IF EXISTS files;');
+    this.#db.exec(SCHEMA);
     this.#db.prepare("INSERT OR REPLACE INTO meta(k, v) VALUES('schema', ?)").run(SCHEMA_VERSION);
     this.#hasBlob = this.#db.prepare('SELECT 1 AS x FROM blobs WHERE id = ?');
     this.#getBlob = this.#db.prepare('SELECT pid, type, off, len, raw FROM blobs WHERE id = ?');
     this.#packId = this.#db.prepare('SELECT id FROM packs WHERE pid = ?');
     this.#insPack = this.#db.prepare('INSERT OR IGNORE INTO packs(id, idx) VALUES(?, ?) RETURNING pid');
     this.#insBlob = this.#db.prepare('INSERT OR IGNORE INTO blobs(id, type, pid, off, len, raw) VALUES(?, ?, ?, ?, ?, ?)');
-    this.#getFile = this.#db.prepare('SELECT size, mtime, ctime, inode, content FROM files WHERE path = ?');
+    this.#getFile = this.#db.prepare('SELECT size, mtime, ctime, inode, content, xattrs FROM files WHERE path = ?');
     this.#getFile.setReadBigInts(true);
-    this.#putFile = this.#db.prepare('INSERT OR REPLACE INTO files(path, size, mtime, ctime, inode, content) VALUES(?, ?, ?, ?, ?, ?)');
+    this.#reads = new ReadBatch(this.#db);
+    this.#putFile = this.#db.prepare('INSERT OR REPLACE INTO files(path, size, mtime, ctime, inode, content, xattrs) VALUES(?, ?, ?, ?, ?, ?, ?)');
   }
 
+  readonly #reads: ReadBatch;
+
   hasBlob(id: Uint8Array): boolean {
+    this.#reads.enter();
     return this.#hasBlob.get(id) !== undefined;
   }
 
   blob(id: Uint8Array): BlobLocation | undefined {
+    this.#reads.enter();
     const r = this.#getBlob.get(id) as { pid: number; type: number; off: number; len: number; raw: number } | undefined;
     if (!r) return undefined;
     return { pack: this.#packName(r.pid), type: r.type === 1 ? 'tree' : 'data', offset: r.off, length: r.len, rawLength: r.raw };
@@ -122,6 +128,7 @@ export class Catalog {
 
   /** Forgets the blob index (not the files cache); used when index files disappeared from the repository. */
   clearIndex(): void {
+    this.#reads.end();
     this.#packNames.clear();
     this.#db.exec('DELETE FROM blobs; DELETE FROM packs; DELETE FROM indexes;');
   }
@@ -152,9 +159,10 @@ export class Catalog {
   #pendingFiles: { path: Buffer; f: CachedFile }[] = [];
 
   file(path: Buffer): CachedFile | undefined {
-    const r = this.#getFile.get(path) as { size: bigint; mtime: bigint; ctime: bigint; inode: bigint; content: Uint8Array } | undefined;
+    this.#reads.enter();
+    const r = this.#getFile.get(path) as { size: bigint; mtime: bigint; ctime: bigint; inode: bigint; content: Uint8Array; xattrs: string | null } | undefined;
     if (!r) return undefined;
-    return { size: Number(r.size), mtimeNs: r.mtime, ctimeNs: r.ctime, inode: r.inode, content: Buffer.from(r.content) };
+    return { size: Number(r.size), mtimeNs: r.mtime, ctimeNs: r.ctime, inode: r.inode, content: Buffer.from(r.content), xattrs: r.xattrs ?? undefined };
   }
 
   /** Queues a files-cache entry; entries are written in short batches so concurrent processes never wait long. */
@@ -168,13 +176,14 @@ export class Catalog {
     if (batch.length === 0) return;
     this.#pendingFiles = [];
     this.transaction(() => {
-      for (const { path, f } of batch) this.#putFile.run(path, f.size, f.mtimeNs, f.ctimeNs, BigInt.asIntN(64, f.inode), f.content);
+      for (const { path, f } of batch) this.#putFile.run(path, f.size, f.mtimeNs, f.ctimeNs, BigInt.asIntN(64, f.inode), f.content, f.xattrs ?? null);
     });
   }
 
   /** Runs `fn` in one short write transaction (BEGIN IMMEDIATE: waits for other writers up to the busy timeout). */
   transaction<T>(fn: () => T): T {
     if (this.#inTx) return fn();
+    this.#reads.end();
     this.#db.exec('BEGIN IMMEDIATE');
     this.#inTx = true;
     try {
@@ -191,6 +200,7 @@ export class Catalog {
 
   close(): void {
     this.flushFiles();
+    this.#reads.end();
     this.#db.close();
   }
 }
@@ -203,13 +213,54 @@ export class CatalogReader {
   constructor(path: string) {
     this.#db = new DatabaseSync(path, { readOnly: true, timeout: 10_000 });
     this.#has = this.#db.prepare('SELECT 1 AS x FROM blobs WHERE id = ?');
+    this.#reads = new ReadBatch(this.#db);
   }
 
+  readonly #reads: ReadBatch;
+
   hasBlob(id: Uint8Array): boolean {
+    this.#reads.enter();
     return this.#has.get(id) !== undefined;
   }
 
   close(): void {
+    this.#reads.end();
     this.#db.close();
+  }
+}
+
+/**
+ * Groups point reads into short read transactions: SQLite then takes its shared locks (fcntl calls) once per batch
+ * instead of once per query, which makes a lookup ~4x cheaper. A batch ends after READ_BATCH lookups, when the
+ * connection writes, or READ_BATCH_MS after it began if the thread goes idle, so it never pins an old snapshot of
+ * the WAL for long (other processes' new entries show up at the next batch).
+ */
+const READ_BATCH = 4096;
+const READ_BATCH_MS = 200;
+class ReadBatch {
+  readonly #db: DatabaseSync;
+  #open = false;
+  #n = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  enter(): void {
+    if (this.#open && ++this.#n < READ_BATCH) return;
+    this.end();
+    this.#db.exec('BEGIN');
+    this.#open = true;
+    this.#n = 0;
+    this.#timer = setTimeout(() => this.end(), READ_BATCH_MS);
+    this.#timer.unref();
+  }
+
+  end(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    clearTimeout(this.#timer);
+    if (this.#db.isTransaction) this.#db.exec('COMMIT');
   }
 }

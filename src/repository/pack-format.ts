@@ -80,17 +80,7 @@ export class PackBuilder {
 
   /** Seals the header; returns the pack. Its `data` shares this builder's buffer until the next pack starts. */
   finish(next?: Buffer): FinishedPack {
-    const header = Buffer.allocUnsafe(HEADER_MAGIC.length + this.#blobs.length * ENTRY_BYTES);
-    HEADER_MAGIC.copy(header, 0);
-    let p = HEADER_MAGIC.length;
-    for (const b of this.#blobs) {
-      header[p] = b.type === 'tree' ? 1 : 0;
-      header.writeUInt32LE(b.length, p + 1);
-      header.writeUInt32LE(b.rawLength, p + 5);
-      b.id.copy(header, p + 9);
-      p += ENTRY_BYTES;
-    }
-    const framed = encodePayload(header, { level: 0 });
+    const framed = encodePackHeader(this.#blobs);
     this.#ensure(framed.length + SEAL_OVERHEAD + 4);
     const hlen = this.#sealer.sealInto(framed, this.#buf, this.#size, HEADER_AAD);
     this.#buf.writeUInt32LE(hlen, this.#size + hlen);
@@ -102,6 +92,21 @@ export class PackBuilder {
     this.#size = 0;
     return { id, data, blobs };
   }
+}
+
+/** The framed (uncompressed) plaintext of a pack header for `blobs`, in pack order. */
+export function encodePackHeader(blobs: readonly PackBlob[]): Buffer {
+  const header = Buffer.allocUnsafe(HEADER_MAGIC.length + blobs.length * ENTRY_BYTES);
+  HEADER_MAGIC.copy(header, 0);
+  let p = HEADER_MAGIC.length;
+  for (const b of blobs) {
+    header[p] = b.type === 'tree' ? 1 : 0;
+    header.writeUInt32LE(b.length, p + 1);
+    header.writeUInt32LE(b.rawLength, p + 5);
+    b.id.copy(header, p + 9);
+    p += ENTRY_BYTES;
+  }
+  return encodePayload(header, { level: 0 });
 }
 
 /** Parses a decrypted header, checking every entry lies inside `blobArea` bytes. */

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
 import { type Backend, type FileType, NotFoundError, RepoNotFoundError } from '../backend/backend.ts';
 import { Sealer } from '../crypto/aead.ts';
 import { type MasterKey, newMasterKey } from '../crypto/master-key.ts';
@@ -10,6 +12,7 @@ import { REPO_VERSION, type RepoConfig, parseConfig } from './config.ts';
 import { decodeIndex, encodeIndex, type IndexedPack } from './index-format.ts';
 import { type KeyFile, WrongPasswordError, makeKeyFile, openKeyFile, parseKeyFile } from './keyfile.ts';
 import type { FinishedPack } from './pack-format.ts';
+import type { SpooledPack } from './pack-spool.ts';
 import { decodePayload, encodePayload } from './payload.ts';
 import { sha256Hex } from './ids.ts';
 
@@ -140,9 +143,23 @@ export class Repository {
     return openBlob(box, this.sealer, this.key.id, id, loc.rawLength);
   }
 
-  /** Stores a finished pack, then queues its entries for the next index file. */
-  async savePack(p: FinishedPack, signal?: AbortSignal): Promise<void> {
-    await this.backend.save({ type: 'pack', name: p.id }, p.data, signal ? { signal } : undefined);
+  /** Where packs are spooled while built: the backend's own spool dir, else beside the catalog. */
+  get spoolDir(): string {
+    return this.backend.spoolDir ?? join(dirname(this.catalog.path), 'spool');
+  }
+
+  /** Stores a finished pack (in memory or spooled to a file), then queues its entries for the next index file. */
+  async savePack(p: FinishedPack | SpooledPack, signal?: AbortSignal): Promise<void> {
+    const o = signal ? { signal } : undefined;
+    if ('path' in p) {
+      try {
+        await this.backend.save({ type: 'pack', name: p.id }, { path: p.path, size: p.size }, o);
+      } finally {
+        await rm(p.path, { force: true });
+      }
+    } else {
+      await this.backend.save({ type: 'pack', name: p.id }, p.data, o);
+    }
     this.#pending.push({ id: p.id, blobs: p.blobs });
     if (this.#pending.length >= INDEX_FLUSH_PACKS) await this.flushIndex(signal);
   }

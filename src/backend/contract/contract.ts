@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { type Backend, FILE_TYPES, NotFoundError } from '../backend.ts';
 
@@ -69,6 +72,23 @@ export function backendContract(name: string, make: () => Promise<{ backend: Bac
     const ac = new AbortController();
     ac.abort();
     await assert.rejects(b.save({ type: 'lock', name: id() }, Buffer.from('x'), { signal: ac.signal }));
+  });
+
+  withBackend('a spooled file saves like bytes, from the spool dir or elsewhere, and is never listed while spooled', async (b) => {
+    for (const dir of [b.spoolDir, tmpdir()]) {
+      if (dir === undefined) continue;
+      await mkdir(dir, { recursive: true });
+      const path = join(dir, `.spool-contract-${randomBytes(6).toString('hex')}`);
+      const data = randomBytes(70_000);
+      await writeFile(path, data);
+      assert.equal((await collect(b, 'pack')).size, 0);
+      const name = id();
+      await b.save({ type: 'pack', name }, { path, size: data.length });
+      await rm(path, { force: true });
+      assert.deepEqual(Buffer.from(await b.load({ type: 'pack', name })), data);
+      assert.deepEqual(Buffer.from(await b.load({ type: 'pack', name }, { offset: 69_000, length: 1000 })), data.subarray(69_000));
+      await b.remove({ type: 'pack', name });
+    }
   });
 
   withBackend('empty files round trip', async (b) => {

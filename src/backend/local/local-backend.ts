@@ -6,6 +6,7 @@ import { errnoCode, throwIfAborted } from '../../errors.ts';
 import {
   type Backend,
   type FileInfo,
+  type FileSource,
   type FileType,
   type Handle,
   NotFoundError,
@@ -13,6 +14,7 @@ import {
   PermanentError,
   RepoExistsError,
   handleString,
+  isFileSource,
 } from '../backend.ts';
 import { NAME_RE, TYPE_DIRS, relPath } from '../layout.ts';
 
@@ -22,6 +24,8 @@ import { NAME_RE, TYPE_DIRS, relPath } from '../layout.ts';
  */
 export class LocalBackend implements Backend {
   readonly location: string;
+  /** Spooled packs are built beside data/xx/, so saving one is a rename on the same file system. */
+  readonly spoolDir: string;
   readonly #root: string;
   /** Fsync files and directories on save (durability); tests may turn it off. */
   readonly #sync: boolean;
@@ -29,6 +33,7 @@ export class LocalBackend implements Backend {
   constructor(root: string, o: { sync?: boolean } = {}) {
     this.#root = resolve(root);
     this.location = this.#root;
+    this.spoolDir = join(this.#root, 'data');
     this.#sync = o.sync ?? true;
   }
 
@@ -63,9 +68,10 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async save(h: Handle, data: Uint8Array, o?: OpOptions): Promise<void> {
+  async save(h: Handle, data: Uint8Array | FileSource, o?: OpOptions): Promise<void> {
     throwIfAborted(o?.signal);
     const path = this.#path(h);
+    if (isFileSource(data)) return this.#saveSource(h, path, data, o);
     const tmp = join(dirname(path), `.tmp-${randomBytes(8).toString('hex')}`);
     let fh: fsp.FileHandle | undefined;
     try {
@@ -86,6 +92,35 @@ export class LocalBackend implements Backend {
         await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
         return this.save(h, data, o);
       }
+      if (code === 'ENOSPC' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOENT' || code === 'ENOTDIR') {
+        throw new PermanentError(`save ${handleString(h)}: ${(e as Error).message}`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  /** Moves a spooled file into place: fsync it, rename, fsync the directory. Another file system: copy instead. */
+  async #saveSource(h: Handle, path: string, src: FileSource, o?: OpOptions): Promise<void> {
+    try {
+      const fh = await fsp.open(src.path, 'r');
+      try {
+        const st = await fh.stat();
+        if (st.size !== src.size) throw new PermanentError(`save ${handleString(h)}: ${src.path} holds ${st.size} bytes, expected ${src.size}`);
+        if (this.#sync) await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      throwIfAborted(o?.signal);
+      await fsp.rename(src.path, path);
+      if (this.#sync) await syncDir(dirname(path));
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'EXDEV') return this.save(h, await fsp.readFile(src.path), o);
+      if (code === 'ENOENT' && h.type === 'pack' && !(await exists(dirname(path)))) {
+        await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+        return this.#saveSource(h, path, src, o);
+      }
+      if (e instanceof PermanentError) throw e;
       if (code === 'ENOSPC' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOENT' || code === 'ENOTDIR') {
         throw new PermanentError(`save ${handleString(h)}: ${(e as Error).message}`, { cause: e });
       }
@@ -183,6 +218,15 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return [];
     throw e;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.access(p);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,5 +1,6 @@
 import { throwIfAborted } from '../../errors.ts';
-import { type Backend, type FileInfo, type FileType, type Handle, NotFoundError, type OpOptions, RepoExistsError, handleString } from '../backend.ts';
+import { readFile } from 'node:fs/promises';
+import { type Backend, type FileInfo, type FileSource, isFileSource, type FileType, type Handle, NotFoundError, type OpOptions, RepoExistsError, handleString } from '../backend.ts';
 
 /** An in-memory repository: product code for tests and for throwaway repositories. */
 export class MemBackend implements Backend {
@@ -15,9 +16,11 @@ export class MemBackend implements Backend {
     if (this.#files.has('config/')) throw new RepoExistsError('a repository already exists in memory');
   }
 
-  async save(h: Handle, data: Uint8Array, o?: OpOptions): Promise<void> {
+  async save(h: Handle, data: Uint8Array | FileSource, o?: OpOptions): Promise<void> {
     throwIfAborted(o?.signal);
-    this.#files.set(this.#key(h), Uint8Array.from(data));
+    const bytes = isFileSource(data) ? await readSource(data) : Uint8Array.from(data);
+    throwIfAborted(o?.signal);
+    this.#files.set(this.#key(h), bytes);
   }
 
   async load(h: Handle, range?: { offset: number; length: number }, o?: OpOptions): Promise<Uint8Array> {
@@ -50,4 +53,10 @@ export class MemBackend implements Backend {
   }
 
   async close(): Promise<void> {}
+}
+
+async function readSource(src: FileSource): Promise<Uint8Array> {
+  const data = await readFile(src.path);
+  if (data.length !== src.size) throw new Error(`${src.path}: expected ${src.size} bytes, found ${data.length}`);
+  return data;
 }
