@@ -42,17 +42,134 @@ interface Options {
 }
 
 /**
- * Writes file contents pack by pack: the main thread reads each pack once (coalesced ranges), worker threads decrypt,
- * verify and write every blob to each place that needs it. Returns bytes written.
+ * Writes file contents pack by pack: the main thread reads each pack range once (coalesced), worker threads decrypt,
+ * verify and write every blob to each place that needs it. Files come in batches while the restore is still being
+ * planned, so writing starts early; blobs are grouped by pack within a batch (batches follow the snapshot's order,
+ * which is the order the backup packed them in, so little is read twice). The workers live until close().
  */
-export async function writeContents(repo: WriterRepo, files: readonly FileTask[], o: Options): Promise<number> {
+export class ContentWriter {
+  readonly #repo: WriterRepo;
+  readonly #o: Options;
+  #workers: Worker[] = [];
+  #load = new Int32Array(0);
+  readonly #pending = new Map<number, { resolve: (r: RangeResult) => void; reject: (e: unknown) => void }>();
+  #slotWaiters: (() => void)[] = [];
+  #failure: unknown;
+  #job = 0;
+  written = 0;
+
+  constructor(repo: WriterRepo, o: Options) {
+    this.#repo = repo;
+    this.#o = o;
+  }
+
+  #start(): void {
+    const init: RestoreWorkerInit = { encKey: this.#repo.key.encrypt, idKey: this.#repo.key.id, sparse: this.#o.sparse };
+    const n = Math.max(1, Math.min(this.#o.workers ?? availableParallelism(), 8));
+    this.#workers = Array.from({ length: n }, () => new Worker(new URL('./restore-worker.ts', import.meta.url), { workerData: init, execArgv: ['--no-warnings=ExperimentalWarning'] }));
+    this.#load = new Int32Array(n);
+    this.#workers.forEach((w, wi) => {
+      w.on('message', (r: RangeResult) => {
+        this.#load[wi]!--;
+        this.#pending.get(r.job)?.resolve(r);
+        this.#pending.delete(r.job);
+        this.#slotWaiters.shift()?.();
+      });
+      w.on('error', (e) => this.#fail(e));
+      w.on('exit', (code) => {
+        if (code !== 0) this.#fail(new InternalError(`restore worker exited with code ${code}`));
+      });
+    });
+  }
+
+  #fail(e: unknown): void {
+    this.#failure ??= e;
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+    for (const w of this.#slotWaiters.splice(0)) w();
+  }
+
+  /** Writes one batch of files; resolves when every one of them is written (or failed). */
+  async write(files: readonly FileTask[]): Promise<void> {
+    const o = this.#o;
+    const remaining = new Int32Array(files.length);
+    const fail = (i: number, e: unknown): void => {
+      const f = files[i] as FileTask;
+      if (!f.failed) o.onError(f, e);
+      f.failed = true;
+    };
+    const ranges = planRanges(this.#repo, files, remaining, fail, o);
+    if (ranges.length === 0) return;
+    if (this.#workers.length === 0) this.#start();
+    const finished = (r: RangeResult, blobs: readonly PackBlob[]): void => {
+      this.written += r.bytes;
+      o.onBytes(r.bytes);
+      for (const f of r.failed) fail(f.file, new Error(f.message));
+      for (const b of blobs) {
+        for (const t of b.targets) {
+          if (--remaining[t.file]! === 0) {
+            const f = files[t.file] as FileTask;
+            if (!f.failed) o.onFileDone(f);
+          }
+        }
+      }
+    };
+    let next = 0;
+    const loader = async (): Promise<void> => {
+      while (next < ranges.length) {
+        if (o.signal?.aborted) throw new AbortedError();
+        if (this.#failure) throw this.#failure;
+        const r = ranges[next++]!;
+        let data: Uint8Array;
+        try {
+          data = await this.#repo.backend.load({ type: 'pack', name: r.pack }, { offset: r.start, length: r.end - r.start }, o.signal ? { signal: o.signal } : undefined);
+        } catch (e) {
+          if (o.signal?.aborted) throw new AbortedError();
+          for (const b of r.blobs) for (const t of b.targets) fail(t.file, e);
+          finished({ t: 'done', job: -1, bytes: 0, failed: [] }, r.blobs);
+          continue;
+        }
+        finished(await this.#run(r, data), r.blobs);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LOADS_IN_FLIGHT, ranges.length) }, loader));
+  }
+
+  /** Sends a loaded range to the least busy worker (at most JOBS_PER_WORKER each) and waits for its result. */
+  async #run(r: Range, data: Uint8Array): Promise<RangeResult> {
+    let wi = 0;
+    for (;;) {
+      if (this.#failure) throw this.#failure;
+      wi = this.#load.indexOf(Math.min(...this.#load));
+      if (this.#load[wi]! < JOBS_PER_WORKER) break;
+      await new Promise<void>((res) => this.#slotWaiters.push(res));
+    }
+    this.#load[wi]!++;
+    const id = this.#job++;
+    const blobs: BlobWork[] = r.blobs.map((b) => ({ id: b.id, offset: b.loc.offset - r.start, length: b.loc.length, rawLength: b.loc.rawLength, targets: b.targets }));
+    const done = new Promise<RangeResult>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    // a view into a larger (e.g. pooled) ArrayBuffer cannot be transferred: copy it into one of its own
+    const buf = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data);
+    this.#workers[wi]!.postMessage({ t: 'range', job: id, data: buf, blobs }, [buf.buffer as ArrayBuffer]);
+    return done;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+    this.#workers = [];
+  }
+}
+
+interface Range {
+  readonly pack: string;
+  readonly start: number;
+  end: number;
+  readonly blobs: PackBlob[];
+}
+
+/** Creates empty/sparse files, groups the batch's blobs by pack and coalesces them into read ranges. */
+function planRanges(repo: WriterRepo, files: readonly FileTask[], remaining: Int32Array, fail: (i: number, e: unknown) => void, o: Options): Range[] {
   const packs = new Map<string, Map<string, PackBlob>>();
-  const remaining = new Int32Array(files.length);
-  const fail = (i: number, e: unknown): void => {
-    const f = files[i] as FileTask;
-    if (!f.failed) o.onError(f, e);
-    f.failed = true;
-  };
   files.forEach((task, i) => {
     const work: { hex: string; loc: BlobLocation; offset: number }[] = [];
     let offset = 0;
@@ -81,11 +198,10 @@ export async function writeContents(repo: WriterRepo, files: readonly FileTask[]
       remaining[i]!++;
     }
   });
-
-  const ranges: { pack: string; start: number; end: number; blobs: PackBlob[] }[] = [];
+  const ranges: Range[] = [];
   for (const [pack, blobs] of packs) {
     const list = [...blobs.values()].sort((a, b) => a.loc.offset - b.loc.offset);
-    let cur: (typeof ranges)[number] | undefined;
+    let cur: Range | undefined;
     for (const b of list) {
       const end = b.loc.offset + b.loc.length;
       if (cur && b.loc.offset - cur.end <= GAP && end - cur.start <= MAX_RANGE) {
@@ -97,90 +213,7 @@ export async function writeContents(repo: WriterRepo, files: readonly FileTask[]
       }
     }
   }
-  packs.clear();
-  if (ranges.length === 0) return 0;
-
-  const init: RestoreWorkerInit = { encKey: repo.key.encrypt, idKey: repo.key.id, sparse: o.sparse };
-  const n = Math.max(1, Math.min(o.workers ?? availableParallelism(), 8, ranges.length));
-  const workers = Array.from({ length: n }, () => new Worker(new URL('./restore-worker.ts', import.meta.url), { workerData: init, execArgv: ['--no-warnings=ExperimentalWarning'] }));
-  const load = new Int32Array(n);
-  const pending = new Map<number, { resolve: (r: RangeResult) => void; reject: (e: unknown) => void }>();
-  let failure: unknown;
-  let slotFree: (() => void) | undefined;
-  const onFail = (e: unknown): void => {
-    failure ??= e;
-    for (const p of pending.values()) p.reject(e);
-    pending.clear();
-    slotFree?.();
-  };
-  workers.forEach((w, wi) => {
-    w.on('message', (r: RangeResult) => {
-      load[wi]!--;
-      pending.get(r.job)?.resolve(r);
-      pending.delete(r.job);
-      const s = slotFree;
-      slotFree = undefined;
-      s?.();
-    });
-    w.on('error', onFail);
-    w.on('exit', (code) => {
-      if (code !== 0) onFail(new InternalError(`restore worker exited with code ${code}`));
-    });
-  });
-
-  let written = 0;
-  let next = 0;
-  let job = 0;
-  const finished = (r: RangeResult, blobs: readonly PackBlob[]): void => {
-    written += r.bytes;
-    o.onBytes(r.bytes);
-    for (const f of r.failed) fail(f.file, new Error(f.message));
-    for (const b of blobs) {
-      for (const t of b.targets) {
-        if (--remaining[t.file]! === 0) {
-          const f = files[t.file] as FileTask;
-          if (!f.failed) o.onFileDone(f);
-        }
-      }
-    }
-  };
-  const loader = async (): Promise<void> => {
-    while (next < ranges.length) {
-      if (o.signal?.aborted) throw new AbortedError();
-      if (failure) throw failure;
-      const r = ranges[next++]!;
-      let data: Uint8Array;
-      try {
-        data = await repo.backend.load({ type: 'pack', name: r.pack }, { offset: r.start, length: r.end - r.start }, o.signal ? { signal: o.signal } : undefined);
-      } catch (e) {
-        if (o.signal?.aborted) throw new AbortedError();
-        for (const b of r.blobs) for (const t of b.targets) fail(t.file, e);
-        finished({ t: 'done', job: -1, bytes: 0, failed: [] }, r.blobs);
-        continue;
-      }
-      let wi = 0;
-      for (;;) {
-        if (failure) throw failure;
-        wi = load.indexOf(Math.min(...load));
-        if (load[wi]! < JOBS_PER_WORKER) break;
-        await new Promise<void>((res) => (slotFree = res));
-      }
-      load[wi]!++;
-      const id = job++;
-      const blobs: BlobWork[] = r.blobs.map((b) => ({ id: b.id, offset: b.loc.offset - r.start, length: b.loc.length, rawLength: b.loc.rawLength, targets: b.targets }));
-      const done = new Promise<RangeResult>((resolve, reject) => pending.set(id, { resolve, reject }));
-      // a view into a larger (e.g. pooled) ArrayBuffer cannot be transferred: copy it into one of its own
-      const buf = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data);
-      workers[wi]!.postMessage({ t: 'range', job: id, data: buf, blobs }, [buf.buffer as ArrayBuffer]);
-      await done.then((res) => finished(res, r.blobs));
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(LOADS_IN_FLIGHT, ranges.length) }, loader));
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
-  return written;
+  return ranges;
 }
 
 function unlinkIfPresent(p: Buffer): void {

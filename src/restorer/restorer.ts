@@ -1,6 +1,6 @@
 import { type BigIntStats, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { AbortedError, errnoCode, InvalidInputError } from '../errors.ts';
-import { type Node, linkTargetBytes } from '../model/node.ts';
+import { type Node, type Tree, linkTargetBytes } from '../model/node.ts';
 import { mknod, mkfifo } from '../platform/libc.ts';
 import type { Repository } from '../repository/repository.ts';
 import type { RestoreEvent } from './events.ts';
@@ -8,7 +8,7 @@ import { applyMetadata, createMode } from './metadata.ts';
 import type { PathFilter } from './path-filter.ts';
 import { safeNameBytes } from './safe-name.ts';
 import { loadTree } from './tree-loader.ts';
-import { type FileTask, writeContents } from './content-writer.ts';
+import { ContentWriter, type FileTask } from './content-writer.ts';
 import { verifyFiles } from './verify.ts';
 
 export type OverwriteMode = 'always' | 'if-changed' | 'if-newer' | 'never';
@@ -41,6 +41,11 @@ interface DirEntry {
 type RestoreRepo = Pick<Repository, 'loadBlob' | 'catalog' | 'backend' | 'key'>;
 
 const SLASH = Buffer.from('/');
+/** Tree reads in flight while planning a restore. */
+const TREE_LOADS = 32;
+/** A batch of files to write goes out at this many files or bytes. */
+const BATCH_FILES = 2048;
+const BATCH_BYTES = 64 << 20;
 
 /**
  * Restores a tree into a target directory. Nothing is ever written outside the target: names are validated, an
@@ -95,31 +100,39 @@ export class Restorer {
       }
       top.created = true;
     }
-    if ('treeId' in root) await this.#walk(root.treeId, root.snapshotPath, top, !o.filter.hasIncludes);
-    else this.#entry(root.node, top, root.snapshotPath.replace(/\/[^/]*$/, '') || '', !o.filter.hasIncludes);
-
-    const bytesTotal = this.#files.reduce((a, f) => a + f.size, 0);
-    let bytesWritten = 0;
+    const done = { files: 0, bytes: 0 };
+    const progress = o.dryRun
+      ? undefined
+      : setInterval(() => {
+          const bytesTotal = this.#files.reduce((a, f) => a + f.size, 0);
+          o.onEvent?.({ type: 'progress', elapsedMs: Date.now() - this.#start, filesDone: done.files, filesTotal: this.#files.length, bytesDone: done.bytes, bytesTotal });
+        }, 250);
     if (!o.dryRun) {
-      const progress = setInterval(() => {
-        o.onEvent?.({ type: 'progress', elapsedMs: Date.now() - this.#start, filesDone: done.files, filesTotal: this.#files.length, bytesDone: done.bytes, bytesTotal });
-      }, 250);
-      const done = { files: 0, bytes: 0 };
-      try {
-        bytesWritten = await writeContents(this.#repo, this.#files, {
-          sparse: o.sparse,
-          ...(o.signal ? { signal: o.signal } : {}),
-          onFileDone: (f) => {
-            done.files++;
-            const created = { mode: createMode(f.node), ownedByUs: f.freshDir };
-            for (const w of applyMetadata(f.path, f.node, { owner: o.owner ?? true, xattrs: true, created })) this.#warn(f.path, w);
-          },
-          onBytes: (n) => (done.bytes += n),
-          onError: (f, e) => this.#warn(f.path, e),
-        });
-      } finally {
-        clearInterval(progress);
-      }
+      this.#writer = new ContentWriter(this.#repo, {
+        sparse: o.sparse,
+        ...(o.signal ? { signal: o.signal } : {}),
+        onFileDone: (f) => {
+          done.files++;
+          const created = { mode: createMode(f.node), ownedByUs: f.freshDir };
+          for (const w of applyMetadata(f.path, f.node, { owner: o.owner ?? true, xattrs: true, created })) this.#warn(f.path, w);
+        },
+        onBytes: (n) => (done.bytes += n),
+        onError: (f, e) => this.#warn(f.path, e),
+      });
+    }
+    let bytesWritten = 0;
+    try {
+      if ('treeId' in root) await this.#walk(root.treeId, root.snapshotPath, top, !o.filter.hasIncludes);
+      else this.#entry(root.node, top, root.snapshotPath.replace(/\/[^/]*$/, '') || '', !o.filter.hasIncludes);
+      this.#dispatch();
+      await Promise.all(this.#writes.splice(0));
+      bytesWritten = this.#writer?.written ?? 0;
+    } finally {
+      if (progress) clearInterval(progress);
+      await this.#writer?.close();
+    }
+    const bytesTotal = this.#files.reduce((a, f) => a + f.size, 0);
+    if (!o.dryRun) {
       for (const l of this.#links) {
         try {
           replaceExisting(l.path);
@@ -159,20 +172,68 @@ export class Restorer {
     return summary;
   }
 
-  async #walk(treeId: string, snapPath: string, dir: DirEntry, selected: boolean): Promise<void> {
+  async #walk(treeId: string, snapPath: string, dir: DirEntry, selected: boolean, loading?: Promise<Tree>): Promise<void> {
     if (this.#o.signal?.aborted) throw new AbortedError();
     let tree;
     try {
-      tree = await loadTree(this.#repo, treeId, this.#o.signal);
+      tree = await (loading ?? this.#loadTree(treeId));
     } catch (e) {
       if (e instanceof AbortedError) throw e;
       this.#warn(dir.abs, e);
       return;
     }
+    // Subtrees load ahead (bounded), so the walk does not wait for one read at a time.
+    const ahead = new Map<string, Promise<Tree>>();
+    for (const n of tree.nodes) {
+      if (n.type === 'dir' && typeof n.subtree === 'string' && !ahead.has(n.subtree)) {
+        const p = this.#loadTree(n.subtree);
+        p.catch(() => {});
+        ahead.set(n.subtree, p);
+      }
+    }
     const seen = new Set<string>();
     for (const node of tree.nodes) {
-      const sub = await this.#entry(node, dir, snapPath, selected, seen);
-      if (sub) await this.#walk(sub.treeId, sub.snapPath, sub.dir, sub.selected);
+      const sub = this.#entry(node, dir, snapPath, selected, seen);
+      // at most two batches being written while the walk continues
+      if (this.#writes.length > 2) await this.#writes.shift();
+      if (sub) await this.#walk(sub.treeId, sub.snapPath, sub.dir, sub.selected, ahead.get(sub.treeId));
+    }
+  }
+
+  #writer: ContentWriter | undefined;
+  #batch: FileTask[] = [];
+  #batchBytes = 0;
+  readonly #writes: Promise<void>[] = [];
+
+  /** Files are written in batches while the walk goes on (see ContentWriter). */
+  #queue(task: FileTask): void {
+    if (!this.#writer) return;
+    this.#batch.push(task);
+    this.#batchBytes += task.size;
+    if (this.#batch.length >= BATCH_FILES || this.#batchBytes >= BATCH_BYTES) this.#dispatch();
+  }
+
+  #dispatch(): void {
+    if (!this.#writer || this.#batch.length === 0) return;
+    const p = this.#writer.write(this.#batch);
+    p.catch(() => {});
+    this.#writes.push(p);
+    this.#batch = [];
+    this.#batchBytes = 0;
+  }
+
+  #treeLoads = 0;
+  readonly #treeQueue: (() => void)[] = [];
+
+  /** loadTree with at most TREE_LOADS reads in flight. */
+  async #loadTree(id: string): Promise<Tree> {
+    if (this.#treeLoads >= TREE_LOADS) await new Promise<void>((r) => this.#treeQueue.push(r));
+    this.#treeLoads++;
+    try {
+      return await loadTree(this.#repo, id, this.#o.signal);
+    } finally {
+      this.#treeLoads--;
+      this.#treeQueue.shift()?.();
     }
   }
 
@@ -229,6 +290,7 @@ export class Restorer {
         if (existing?.isDirectory()) rmSync(path, { recursive: true });
         const task: FileTask = { path, node, size: node.size ?? 0, content: node.content ?? [], failed: false, existing: !!existing, freshDir: dir.fresh };
         this.#files.push(task);
+        this.#queue(task);
         if (ikey) this.#inodes.set(ikey, task);
         return undefined;
       }
