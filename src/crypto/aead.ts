@@ -14,6 +14,8 @@ export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 export const SEAL_OVERHEAD = 1 + SESSION_ID_BYTES + NONCE_BYTES + TAG_BYTES;
 const INFO = Buffer.from('pybackup aes-256-gcm v1');
+/** sealParts encrypts in pieces of this size (under glibc's 128 KiB mmap threshold). */
+const SEAL_SLICE = 64 * 1024;
 
 export function deriveSessionKey(masterEncKey: Uint8Array, sessionId: Uint8Array): Buffer {
   return Buffer.from(hkdfSync('sha256', masterEncKey, sessionId, INFO, 32));
@@ -43,9 +45,9 @@ export class Sealer {
   sealInto(plain: Uint8Array | readonly Uint8Array[], out: Buffer, offset: number, aad?: Uint8Array): number {
     out[offset] = SEAL_VERSION;
     this.#sessionId.copy(out, offset + 1);
-    const nonce = randomBytes(NONCE_BYTES);
-    nonce.copy(out, offset + 1 + SESSION_ID_BYTES);
-    const c = createCipheriv('aes-256-gcm', this.#sessionKey, nonce);
+    const at = offset + 1 + SESSION_ID_BYTES;
+    this.#nonceInto(out, at);
+    const c = createCipheriv('aes-256-gcm', this.#sessionKey, out.subarray(at, at + NONCE_BYTES));
     if (aad) c.setAAD(aad);
     let pos = offset + 1 + SESSION_ID_BYTES + NONCE_BYTES;
     if (plain instanceof Uint8Array) pos += c.update(plain).copy(out, pos);
@@ -63,16 +65,33 @@ export class Sealer {
     const head = Buffer.allocUnsafe(1 + SESSION_ID_BYTES + NONCE_BYTES);
     head[0] = SEAL_VERSION;
     this.#sessionId.copy(head, 1);
-    const nonce = randomFillSync(head, 1 + SESSION_ID_BYTES, NONCE_BYTES).subarray(1 + SESSION_ID_BYTES);
-    const c = createCipheriv('aes-256-gcm', this.#sessionKey, nonce);
+    this.#nonceInto(head, 1 + SESSION_ID_BYTES);
+    const c = createCipheriv('aes-256-gcm', this.#sessionKey, head.subarray(1 + SESSION_ID_BYTES));
     if (aad) c.setAAD(aad);
     const out = [head];
-    if (plain instanceof Uint8Array) out.push(c.update(plain));
-    else for (const part of plain) out.push(c.update(part));
+    // Slices keep each ciphertext piece small: malloc serves it from its warm arena, where a chunk-sized buffer
+    // would be a fresh mapping to fault in page by page (and GC pressure as large external memory).
+    const parts = plain instanceof Uint8Array ? [plain] : plain;
+    for (const part of parts) {
+      for (let o = 0; o < part.length; o += SEAL_SLICE) out.push(c.update(part.subarray(o, o + SEAL_SLICE)));
+    }
     const last = c.final();
     if (last.length > 0) out.push(last);
     out.push(c.getAuthTag());
     return out;
+  }
+
+  /** Random nonces come from a pool refilled 256 at a time: one CSPRNG call instead of one per box (tiny blobs). */
+  readonly #nonces = Buffer.allocUnsafe(NONCE_BYTES * 256);
+  #nonceAt = this.#nonces.length;
+  #nonceInto(out: Buffer, at: number): void {
+    if (this.#nonceAt === this.#nonces.length) {
+      randomFillSync(this.#nonces);
+      this.#nonceAt = 0;
+    }
+    this.#nonces.copy(out, at, this.#nonceAt, this.#nonceAt + NONCE_BYTES);
+    this.#nonces.fill(0, this.#nonceAt, this.#nonceAt + NONCE_BYTES);
+    this.#nonceAt += NONCE_BYTES;
   }
 
   open(box: Uint8Array, aad?: Uint8Array): Buffer {

@@ -117,11 +117,15 @@ export class Catalog {
   /** Records one stored index file's packs. Idempotent. */
   addIndex(name: string, packs: Iterable<{ id: string; blobs: readonly PackBlob[] }>): void {
     this.transaction(() => {
+      // Inserting in id order touches each B-tree page once instead of at random: several times faster for big files.
+      const rows: { b: PackBlob; pid: number }[] = [];
       for (const p of packs) {
         const row = this.#insPack.get(Buffer.from(p.id, 'hex'), name) as { pid: number } | undefined;
         const pid = row?.pid ?? (this.#db.prepare('SELECT pid FROM packs WHERE id = ?').get(Buffer.from(p.id, 'hex')) as { pid: number }).pid;
-        for (const b of p.blobs) this.#insBlob.run(b.id, b.type === 'tree' ? 1 : 0, pid, b.offset, b.length, b.rawLength);
+        for (const b of p.blobs) rows.push({ b, pid });
       }
+      rows.sort((x, y) => Buffer.compare(x.b.id, y.b.id));
+      for (const { b, pid } of rows) this.#insBlob.run(b.id, b.type === 'tree' ? 1 : 0, pid, b.offset, b.length, b.rawLength);
       this.#db.prepare('INSERT OR IGNORE INTO indexes(name) VALUES(?)').run(name);
     });
   }

@@ -29,8 +29,12 @@ export interface OpenOptions {
   readonly catalogPath?: string;
 }
 
-/** Index files are flushed when this many packs are pending, bounding memory and loss on crash. */
+/**
+ * Index files are flushed when this many packs or blobs are pending, bounding memory (small files make packs of
+ * thousands of blobs) and what a crash leaves unindexed.
+ */
 const INDEX_FLUSH_PACKS = 64;
+const INDEX_FLUSH_BLOBS = 50_000;
 
 /**
  * An open, unlocked repository: config, master key, sealed file access, the blob index (through the catalog),
@@ -44,6 +48,7 @@ export class Repository {
   readonly catalog: Catalog;
   readonly keyName: string;
   #pending: IndexedPack[] = [];
+  #pendingBlobs = 0;
 
   private constructor(backend: Backend, config: RepoConfig, key: MasterKey, keyName: string, catalog: Catalog) {
     this.backend = backend;
@@ -161,7 +166,8 @@ export class Repository {
       await this.backend.save({ type: 'pack', name: p.id }, p.data, o);
     }
     this.#pending.push({ id: p.id, blobs: p.blobs });
-    if (this.#pending.length >= INDEX_FLUSH_PACKS) await this.flushIndex(signal);
+    this.#pendingBlobs += p.blobs.length;
+    if (this.#pending.length >= INDEX_FLUSH_PACKS || this.#pendingBlobs >= INDEX_FLUSH_BLOBS) await this.flushIndex(signal);
   }
 
   /** Writes an index file for every pack stored so far and enters it into the catalog. */
@@ -169,6 +175,7 @@ export class Repository {
     if (this.#pending.length === 0) return;
     const packs = this.#pending;
     this.#pending = [];
+    this.#pendingBlobs = 0;
     const name = await this.saveFile('index', encodeIndex(packs), signal);
     this.catalog.addIndex(name, packs);
   }
