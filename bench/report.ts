@@ -62,8 +62,8 @@ export function median(xs: readonly number[]): number | null {
   return s.length % 2 === 1 ? (s[mid] ?? null) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
-const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
-const secs = (s: number): string => (s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s.toFixed(2));
+export const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
+export const secs = (s: number): string => (s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s.toFixed(2));
 
 /** "FAILED (exit 2)", "TIMED OUT", "MISMATCH", ... */
 export function shortFailure(r: StepResult): string {
@@ -80,35 +80,35 @@ export function failureText(r: StepResult): string {
   return `${shortFailure(r)}: ${r.measurement.tail || '(no output)'}`;
 }
 
-function cellEscape(s: string): string {
+export function cellEscape(s: string): string {
   return s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
 
 /** `rightFrom`: index of the first right-aligned (numeric) column. */
-function table(head: string[], rows: string[][], rightFrom = 1): string {
+export function table(head: string[], rows: string[][], rightFrom = 1): string {
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i < rightFrom ? '---' : '---:')).join(' | ')} |`];
   for (const r of rows) lines.push(`| ${r.map(cellEscape).join(' | ')} |`);
   return lines.join('\n');
 }
 
-interface Agg {
+export interface Agg {
   /** Successful results. */
   ok: StepResult[];
   failed: StepResult[];
   skipped: StepResult[];
 }
 
-function aggregate(res: BenchResults, tool: ToolName, step: StepName): Agg {
+export function aggregate(res: { readonly steps: readonly StepResult[] }, tool: ToolName, step: StepName): Agg {
   const rs = res.steps.filter((r) => r.tool === tool && r.step === step);
   return { ok: rs.filter((r) => r.status === 'ok'), failed: rs.filter((r) => r.status === 'failed'), skipped: rs.filter((r) => r.status === 'skipped') };
 }
 
-function medianOf(a: Agg, f: (r: StepResult) => number | null | undefined): number | null {
+export function medianOf(a: Agg, f: (r: StepResult) => number | null | undefined): number | null {
   return median(a.ok.map(f).filter((x): x is number => typeof x === 'number'));
 }
 
 /** "12.3 (11.9–12.8)" with a spread when there are several rounds, or FAILED/skipped markers. */
-function valueCell(a: Agg, f: (r: StepResult) => number | null | undefined, fmt: (x: number) => string, spread: boolean): string {
+export function valueCell(a: Agg, f: (r: StepResult) => number | null | undefined, fmt: (x: number) => string, spread: boolean): string {
   const vals = a.ok.map(f).filter((x): x is number => typeof x === 'number');
   const m = median(vals);
   if (m === null) {
@@ -124,17 +124,17 @@ function valueCell(a: Agg, f: (r: StepResult) => number | null | undefined, fmt:
   return s;
 }
 
-function ratioCell(num: number | null, den: number | null): string {
+export function ratioCell(num: number | null, den: number | null): string {
   if (num === null || den === null || den === 0) return '—';
   return `${(num / den).toFixed(2)}x`;
 }
 
-const wall = (r: StepResult): number | undefined => r.measurement?.wallSec;
-const cpu = (r: StepResult): number | null => {
+export const wall = (r: StepResult): number | undefined => r.measurement?.wallSec;
+export const cpu = (r: StepResult): number | null => {
   const mm = r.measurement;
   return mm && mm.userSec !== null && mm.sysSec !== null ? mm.userSec + mm.sysSec : null;
 };
-const rss = (r: StepResult): number | null => (r.measurement?.maxRssKb != null ? r.measurement.maxRssKb * 1024 : null);
+export const rss = (r: StepResult): number | null => (r.measurement?.maxRssKb != null ? r.measurement.maxRssKb * 1024 : null);
 const repo = (r: StepResult): number | undefined => r.repo?.apparentBytes;
 
 export function renderMarkdown(res: BenchResults): string {
