@@ -9,7 +9,7 @@ import { errnoCode } from '../errors.ts';
 import { CatalogReader } from '../repository/catalog.ts';
 import { PackSpooler } from '../repository/pack-spool.ts';
 import { encodePayloadParts } from '../repository/payload.ts';
-import type { FileJob, FileResult, FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts';
+import type { FileJob, FromWorker, ToWorker, WireResult, WorkerInit } from './worker-protocol.ts';
 
 /**
  * A file worker: reads files, chunks, hashes, deduplicates, compresses, encrypts and assembles packs — all on its
@@ -105,22 +105,29 @@ function openFile(path: Buffer): number {
   }
 }
 
-async function saveFile(job: number, f: FileJob): Promise<FileResult> {
+/** Bytes read but not yet reported; reported every 32 MiB and at the end of each batch (not per file). */
+let unreported = 0;
+function reportProgress(job: number): void {
+  if (unreported === 0) return;
+  post({ t: 'progress', job, bytes: unreported });
+  unreported = 0;
+}
+
+async function saveFile(job: number, f: FileJob, ids: Buffer[]): Promise<WireResult> {
   const path = Buffer.from(f.path, 'latin1');
-  const ids: Buffer[] = [];
+  const first = ids.length;
   const stats = { newBytes: 0, newBlobs: 0 };
   let fd: number;
   try {
     fd = openFile(path);
   } catch (e) {
-    return { content: new Uint8Array(0), size: 0, changed: false, error: (e as Error).message, errorCode: errnoCode(e) ?? 'EIO', newBytes: 0, newBlobs: 0 };
+    return { count: 0, size: 0, changed: false, error: (e as Error).message, errorCode: errnoCode(e) ?? 'EIO', newBytes: 0, newBlobs: 0 };
   }
   let total = 0;
   try {
     let start = 0;
     let end = 0;
     let eof = false;
-    let sinceProgress = 0;
     for (;;) {
       for (let n = cutStream(chunker, buf, start, end, eof); n > 0; n = cutStream(chunker, buf, start, end, eof)) {
         await saveChunk(buf.subarray(start, start + n), ids, stats);
@@ -137,19 +144,15 @@ async function saveFile(job: number, f: FileJob): Promise<FileResult> {
         if (n === 0) eof = true;
         end += n;
         total += n;
-        sinceProgress += n;
+        unreported += n;
       }
-      if (sinceProgress >= 32 << 20) {
-        post({ t: 'progress', job, bytes: sinceProgress });
-        sinceProgress = 0;
-      }
+      if (unreported >= 32 << 20) reportProgress(job);
     }
-    if (sinceProgress > 0) post({ t: 'progress', job, bytes: sinceProgress });
     const st = fstatSync(fd, { bigint: true });
     const changed = Number(st.size) !== total || st.mtimeNs !== f.mtimeNs || total !== f.size;
-    return { content: ownIds(ids), size: total, changed, newBytes: stats.newBytes, newBlobs: stats.newBlobs };
+    return { count: ids.length - first, size: total, changed, newBytes: stats.newBytes, newBlobs: stats.newBlobs };
   } catch (e) {
-    return { content: ownIds(ids), size: total, changed: true, error: (e as Error).message, errorCode: errnoCode(e) ?? 'EIO', newBytes: stats.newBytes, newBlobs: stats.newBlobs };
+    return { count: ids.length - first, size: total, changed: true, error: (e as Error).message, errorCode: errnoCode(e) ?? 'EIO', newBytes: stats.newBytes, newBlobs: stats.newBlobs };
   } finally {
     closeSync(fd);
   }
@@ -167,9 +170,12 @@ port.on('message', (m: ToWorker) => {
   queue = queue
     .then(async () => {
       if (m.t === 'files') {
-        const results: FileResult[] = [];
-        for (const f of m.files) results.push(await saveFile(m.job, f));
-        post({ t: 'done', job: m.job, results });
+        const results: WireResult[] = [];
+        const ids: Buffer[] = [];
+        for (const f of m.files) results.push(await saveFile(m.job, f, ids));
+        reportProgress(m.job);
+        const all = ownIds(ids);
+        post({ t: 'done', job: m.job, results, ids: all }, [all.buffer]);
       } else if (m.t === 'flush') {
         await shipPack();
         seen.clear();

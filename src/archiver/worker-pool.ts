@@ -113,7 +113,15 @@ export class WorkerPool {
         if (!j) return;
         this.#jobs.delete(m.job);
         j.slot.load -= j.bytes;
-        j.resolve(m.results);
+        const ids = m.ids;
+        let at = ids.byteOffset;
+        j.resolve(
+          m.results.map(({ count, ...r }) => {
+            const content = new Uint8Array(ids.buffer, at, count * 32);
+            at += count * 32;
+            return { ...r, content };
+          }),
+        );
         return;
       }
       case 'flushed': {

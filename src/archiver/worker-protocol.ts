@@ -41,6 +41,9 @@ export interface FileResult {
   readonly newBlobs: number;
 }
 
+/** A FileResult as sent: its content is `count` ids of the batch's `ids` buffer. */
+export type WireResult = Omit<FileResult, 'content'> & { readonly count: number };
+
 export interface PackMsg {
   readonly t: 'pack';
   readonly id: string;
@@ -58,6 +61,7 @@ export interface PackMsg {
 export type FromWorker =
   | PackMsg
   | { readonly t: 'progress'; readonly job: number; readonly bytes: number }
-  | { readonly t: 'done'; readonly job: number; readonly results: readonly FileResult[] }
+  /** `ids`: every file's content ids, concatenated in order (one transferred buffer per batch, not one per file) */
+  | { readonly t: 'done'; readonly job: number; readonly results: readonly WireResult[]; readonly ids: Uint8Array }
   | { readonly t: 'flushed' }
   | { readonly t: 'fatal'; readonly message: string };

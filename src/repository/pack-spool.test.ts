@@ -47,6 +47,24 @@ test('a spooled pack is a valid pack: header, blob ranges, name = SHA-256 of the
   }
 });
 
+test('a blob sealed into more pieces than writev takes at once is written whole', () => {
+  const dir = tmp();
+  try {
+    const sealer = new Sealer(randomBytes(32));
+    const parts = Array.from({ length: 2500 }, (_, i) => Buffer.alloc(100, i & 0xff));
+    const sp = new PackSpooler(sealer, dir);
+    const id = randomBytes(32);
+    sp.addPayload(id, 'data', [Buffer.from([0]), ...parts], 250_000);
+    const p = sp.finish();
+    const data = readFileSync(p.path);
+    const [h] = readPackHeader(data, sealer);
+    const plain = sealer.open(data.subarray(h!.offset, h!.offset + h!.length));
+    assert.deepEqual(plain.subarray(1), Buffer.concat(parts));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('discard removes the pack being built; removeSpool and cleanSpool remove only what is theirs or stale', () => {
   const dir = tmp();
   try {

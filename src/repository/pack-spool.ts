@@ -15,6 +15,9 @@ export interface SpooledPack {
 }
 
 const SPOOL_PREFIX = '.spool-';
+const WRITE_BATCH = 1 << 20;
+/** writev takes at most IOV_MAX (1024 on Linux) pieces. */
+const MAX_IOV = 1000;
 
 /**
  * Spool file names carry host and pid, so a later run can tell the leftovers of a dead process, and a token of
@@ -64,15 +67,31 @@ export class PackSpooler {
     this.#hash = createHash('sha256');
   }
 
+  /** Pieces waiting to be written: small blobs are written together (one writev per WRITE_BATCH bytes). */
+  #queued: Buffer[] = [];
+  #queuedBytes = 0;
+
   #write(parts: readonly Buffer[]): number {
     let total = 0;
     for (const p of parts) {
       total += p.length;
       this.#hash?.update(p);
+      this.#queued.push(p);
     }
-    const n = writevSync(this.#fd, parts);
-    if (n < total) writeRest(this.#fd, parts, n);
+    this.#queuedBytes += total;
+    if (this.#queuedBytes >= WRITE_BATCH || this.#queued.length >= MAX_IOV) this.#flush();
     return total;
+  }
+
+  #flush(): void {
+    for (let i = 0; i < this.#queued.length; i += MAX_IOV) {
+      const group = this.#queued.slice(i, i + MAX_IOV);
+      const want = group.reduce((a, p) => a + p.length, 0);
+      const n = writevSync(this.#fd, group);
+      if (n < want) writeRest(this.#fd, group, n);
+    }
+    this.#queued = [];
+    this.#queuedBytes = 0;
   }
 
   /** `payload` is framed plaintext (flag|body) or its parts, as for PackBuilder.addPayload. */
@@ -94,6 +113,7 @@ export class PackSpooler {
     tail.writeUInt32LE(hlen, 0);
     parts.push(tail);
     const size = this.#size + this.#write(parts);
+    this.#flush();
     const id = (this.#hash as Hash).digest('hex');
     closeSync(this.#fd);
     const out: SpooledPack = { id, path: this.#path, size, blobs: this.#blobs };
@@ -107,6 +127,8 @@ export class PackSpooler {
   /** Drops the pack being built (its spool file too). */
   discard(): void {
     if (this.#fd < 0) return;
+    this.#queued = [];
+    this.#queuedBytes = 0;
     closeSync(this.#fd);
     this.#fd = -1;
     removeQuietly(this.#path);
