@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { PyBackupError } from '../errors.ts';
 import { registerBackup } from './commands/backup.ts';
 import { registerCat } from './commands/cat.ts';
+import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
 import { registerRestore } from './commands/restore.ts';
 import { registerSnapshots } from './commands/snapshots.ts';
@@ -73,6 +74,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerRestore(program, getCtx, setCode);
   registerCat(program, getCtx);
   registerStats(program, getCtx);
+  registerCheck(program, getCtx);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {

@@ -3,9 +3,13 @@ import { blobIdOf } from '../crypto/master-key.ts';
 import { IntegrityError } from '../errors.ts';
 import { decodePayload } from './payload.ts';
 
-/** Decrypts one blob box, decompresses it, and checks it hashes to `id` (so a swapped or stale blob is caught). */
-export function openBlob(box: Uint8Array, sealer: Sealer, idKey: Uint8Array, id: Uint8Array, rawLength: number): Buffer {
-  const plain = decodePayload(sealer.open(box), rawLength);
+/**
+ * Decrypts one blob box, decompresses it, and checks it hashes to `id` (so a swapped or stale blob is caught).
+ * With `scratch` (at least `rawLength` bytes) a compressed blob is decoded into it: the result may then be a view of
+ * `scratch`, valid until the caller reuses it.
+ */
+export function openBlob(box: Uint8Array, sealer: Sealer, idKey: Uint8Array, id: Uint8Array, rawLength: number, scratch?: Buffer): Buffer {
+  const plain = decodePayload(sealer.open(box), rawLength, scratch);
   if (plain.length !== rawLength) {
     throw new IntegrityError(`blob ${Buffer.from(id).toString('hex')} has length ${plain.length}, index says ${rawLength}`);
   }

@@ -55,13 +55,16 @@ export function encodePayloadParts(plain: Uint8Array, c: CompressionSetting, scr
   return [FLAG_RAW, plain];
 }
 
-/** `rawLength`, when known (blobs), lets zstd decode into an exact buffer on a reused context. */
-export function decodePayload(payload: Uint8Array, rawLength?: number): Buffer {
+/**
+ * `rawLength`, when known (blobs), lets zstd decode into an exact buffer on a reused context; with `scratch` too, a
+ * compressed body is decoded into it (the result is then a view of `scratch`, valid until it is reused).
+ */
+export function decodePayload(payload: Uint8Array, rawLength?: number, scratch?: Buffer): Buffer {
   if (payload.length < 1) throw new IntegrityError('empty payload');
   const body = Buffer.from(payload.buffer, payload.byteOffset + 1, payload.byteLength - 1);
   if (payload[0] === RAW) return body;
   if (payload[0] === ZSTD) {
-    if (rawLength !== undefined) return zstdDecompressExact(body, rawLength);
+    if (rawLength !== undefined) return zstdDecompressExact(body, rawLength, scratch);
     try {
       return zstdDecompressSync(body, { maxOutputLength: MAX_PLAIN });
     } catch (e) {

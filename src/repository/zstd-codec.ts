@@ -72,8 +72,11 @@ export function zstdCompressInto(input: Uint8Array, level: number, prefix: numbe
   return out.subarray(0, prefix + room - availOut);
 }
 
-/** Decompresses one zstd frame whose decompressed size is known exactly. */
-export function zstdDecompressExact(frame: Uint8Array, rawLength: number): Buffer {
+/**
+ * Decompresses one zstd frame whose decompressed size is known exactly. With `scratch` (at least `rawLength` bytes)
+ * the result is a view of it, valid until the caller reuses it: no allocation per frame.
+ */
+export function zstdDecompressExact(frame: Uint8Array, rawLength: number, scratch?: Buffer): Buffer {
   if (decoder === undefined) decoder = engineOf(zlib.createZstdDecompress()) ?? null;
   const d = decoder;
   if (!d) {
@@ -83,7 +86,7 @@ export function zstdDecompressExact(frame: Uint8Array, rawLength: number): Buffe
       throw new IntegrityError('zstd frame is corrupt', { cause: e });
     }
   }
-  const out = Buffer.allocUnsafe(rawLength);
+  const out = scratch && scratch.length >= rawLength ? scratch.subarray(0, rawLength) : Buffer.allocUnsafe(rawLength);
   d.error = undefined;
   d.handle.writeSync(z.ZSTD_e_end, frame, 0, frame.length, out, 0, rawLength);
   const [availOut = 0, availIn = 0] = d.state;

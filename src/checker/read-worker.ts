@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Sealer } from '../crypto/aead.ts';
+import { openBlob } from '../repository/blob-codec.ts';
+import { type PackBlob, readPackHeader } from '../repository/pack-format.ts';
+import { parseTree } from '../model/tree-parse.ts';
+import type { PackJob, PackVerdict, ReadWorkerInit, ToReadWorker } from './read-protocol.ts';
+import { encodeTreeRefs } from './tree-cache.ts';
+
+/**
+ * A read-data worker: for one whole pack, checks its SHA-256 against its name, decrypts its header and compares it
+ * with the index entries, and decrypts, decompresses and id-checks every blob, all on its own thread. Trees are
+ * validated and sent back as compact references when asked, so the tree walk needs no second read.
+ */
+const init = workerData as ReadWorkerInit;
+const port = parentPort;
+if (!port) throw new Error('read-worker must run in a worker thread');
+const sealer = new Sealer(init.encKey);
+const idKey = Buffer.from(init.idKey);
+
+/** Plaintexts are garbage at once; a young-generation collection per pack keeps off-heap memory flat. */
+function exposeGc(): ((o: { type: 'minor' | 'major' }) => void) | undefined {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as (o: { type: 'minor' | 'major' }) => void;
+  } catch {
+    return undefined;
+  }
+}
+const gc = exposeGc();
+/** decompressed blobs land here: no allocation (and no page faults) per blob; a larger blob gets its own buffer */
+const MAX_SCRATCH = 64 << 20;
+let scratch = Buffer.allocUnsafeSlow(8 << 20);
+
+function verify(m: PackJob): PackVerdict {
+  const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+  const hashOk = createHash('sha256').update(data).digest('hex') === m.id;
+  const ids = Buffer.from(m.ids.buffer, m.ids.byteOffset, m.ids.byteLength);
+  const n = m.offsets.length;
+  let header: PackBlob[] | undefined;
+  let headerError: string | undefined;
+  try {
+    header = readPackHeader(data, sealer);
+  } catch (e) {
+    headerError = (e as Error).message;
+  }
+  const notInHeader: number[] = [];
+  let extraInHeader = 0;
+  if (header) {
+    const byId = new Map<string, PackBlob>();
+    for (const h of header) byId.set(h.id.toString('latin1'), h);
+    for (let i = 0; i < n; i++) {
+      const key = ids.toString('latin1', i * 32, i * 32 + 32);
+      const h = byId.get(key);
+      if (h && h.offset === m.offsets[i] && h.length === m.lengths[i] && h.rawLength === m.rawLengths[i] && (h.type === 'tree' ? 1 : 0) === m.types[i]) byId.delete(key);
+      else notInHeader.push(i);
+    }
+    extraInHeader = byId.size;
+  }
+  const badBlobs: { i: number; message: string }[] = [];
+  const trees: { i: number; plain: Buffer }[] = [];
+  for (let i = 0; i < n; i++) {
+    const off = m.offsets[i] as number;
+    const len = m.lengths[i] as number;
+    if (off + len > data.length) {
+      badBlobs.push({ i, message: `lies outside the pack (offset ${off}, length ${len}, pack size ${data.length})` });
+      continue;
+    }
+    try {
+      const raw = m.rawLengths[i] as number;
+      if (scratch.length < raw && raw <= MAX_SCRATCH) scratch = Buffer.allocUnsafeSlow(Math.min(MAX_SCRATCH, Math.max(raw, scratch.length * 2)));
+      const plain = openBlob(data.subarray(off, off + len), sealer, idKey, ids.subarray(i * 32, i * 32 + 32), raw, raw <= scratch.length ? scratch : undefined);
+      if (m.wantTrees && m.types[i] === 1) {
+        // validated here, sent compact; an invalid tree is left to the main thread, which reports it
+        try {
+          trees.push({ i, plain: encodeTreeRefs(parseTree(plain, ids.toString('hex', i * 32, i * 32 + 32))) });
+        } catch {
+          // not sent
+        }
+      }
+    } catch (e) {
+      badBlobs.push({ i, message: (e as Error).message });
+    }
+  }
+  return { t: 'done', job: m.job, hashOk, ...(headerError !== undefined ? { headerError } : {}), notInHeader, extraInHeader, badBlobs, ...(trees.length > 0 ? { trees: packTrees(trees) } : {}) };
+}
+
+function packTrees(trees: readonly { i: number; plain: Buffer }[]): NonNullable<PackVerdict['trees']> {
+  const data = new Uint8Array(trees.reduce((a, t) => a + t.plain.length, 0));
+  const entries = new Uint32Array(trees.length);
+  const lengths = new Uint32Array(trees.length);
+  let p = 0;
+  trees.forEach((t, k) => {
+    data.set(t.plain, p);
+    p += t.plain.length;
+    entries[k] = t.i;
+    lengths[k] = t.plain.length;
+  });
+  return { data, entries, lengths };
+}
+
+port.on('message', (m: ToReadWorker) => {
+  if (m.t === 'stop') {
+    port.close();
+    return;
+  }
+  const v = verify(m);
+  port.postMessage(v, v.trees ? { transfer: [v.trees.data.buffer as ArrayBuffer] } : undefined);
+  // the pack and every plaintext are garbage now: a young-generation collection frees them before the next pack
+  gc?.({ type: 'minor' });
+});

@@ -1,0 +1,43 @@
+import { type Command, Option } from 'commander';
+import { parseSize } from '../../archiver/size.ts';
+import { runCheck } from '../../checker/checker.ts';
+import { parseSubset, type ReadDataSubset } from '../../checker/subset.ts';
+import { IntegrityError, UsageError } from '../../errors.ts';
+import { reuseLargeAllocations } from '../../platform/malloc.ts';
+import { type Context, withRepository } from '../context.ts';
+import { CheckRenderer } from '../render/check.ts';
+
+interface Flags {
+  readData?: boolean;
+  readDataSubset?: string;
+  workers?: string;
+}
+
+export function registerCheck(program: Command, ctx: () => Context): void {
+  program
+    .command('check')
+    .description('check the repository for errors: structure, and with --read-data every stored byte')
+    .option('--read-data', 'read all packs and verify every blob')
+    .option('--read-data-subset <subset>', 'read only a subset of the packs: n/t (part n of t; 1/t..t/t cover all), x% (random), or a size such as 500M')
+    .addOption(new Option('--workers <n>', 'read-data worker threads').hideHelp())
+    .action(async (f: Flags) => {
+      const c = ctx();
+      let readData: ReadDataSubset | undefined;
+      if (f.readDataSubset !== undefined) readData = parseSubset(f.readDataSubset, parseSize);
+      else if (f.readData) readData = { kind: 'all' };
+      let workers: number | undefined;
+      if (f.workers !== undefined) {
+        workers = Number(f.workers);
+        if (!/^\d+$/.test(f.workers.trim()) || workers < 1 || workers > 64) throw new UsageError('--workers must be a whole number from 1 to 64');
+      }
+      // read-data cycles 16 MiB pack buffers: let glibc reuse them instead of mapping fresh pages for each
+      if (readData) reuseLargeAllocations();
+      const render = new CheckRenderer(c.out);
+      const summary = await withRepository(c, { lock: 'shared' }, async (repo) =>
+        await runCheck(repo, { onEvent: render.onEvent, signal: c.signal, ...(readData ? { readData } : {}), ...(workers ? { workers } : {}) }),
+      );
+      c.out.clearStatus();
+      render.summary(summary);
+      if (summary.errors > 0) throw new IntegrityError(`the repository contains errors (${summary.errors} found)`);
+    });
+}
