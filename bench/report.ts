@@ -5,10 +5,10 @@ import type { MachineInfo } from './machine.ts';
 import type { Measurement } from './measure.ts';
 import type { ToolName } from './tools.ts';
 
-export const STEPS = ['init', 'initial', 'unchanged', 'edited', 'restore'] as const;
+export const STEPS = ['init', 'initial', 'unchanged', 'edited', 'restore', 'check'] as const;
 export type StepName = (typeof STEPS)[number];
 /** Steps that appear in the timing tables (init is run but not timed). */
-export const TIMED_STEPS = ['initial', 'unchanged', 'edited', 'restore'] as const satisfies readonly StepName[];
+export const TIMED_STEPS = ['initial', 'unchanged', 'edited', 'restore', 'check'] as const satisfies readonly StepName[];
 export const BACKUP_STEPS = ['initial', 'unchanged', 'edited'] as const satisfies readonly StepName[];
 
 export const STEP_LABELS: Record<StepName, string> = {
@@ -17,6 +17,7 @@ export const STEP_LABELS: Record<StepName, string> = {
   unchanged: 'unchanged re-backup',
   edited: 'backup after edits',
   restore: 'restore latest',
+  check: 'check --read-data',
 };
 
 export interface Verification {

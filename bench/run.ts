@@ -300,6 +300,7 @@ async function main(): Promise<number> {
     }
 
     if (restoreRoot.startsWith('/dev/shm')) for (const dir of verified.splice(0)) await removeTree(dir);
+    for (const [i, st] of states.entries()) await run(st, round, i + 1, 'check', st.tool.check(toolPaths(WORK_DIR, st.tool.name, restoreRoot)));
     await revertEdits(corpus.dir);
     editsApplied = false;
     const after = await digestTree(corpus.data);

@@ -31,6 +31,8 @@ export interface Tool {
   backup(p: ToolPaths, corpus: string, seq: number): CommandSpec;
   /** Restores the latest backup (`seq`) into `p.restore`, which exists and is empty. */
   restore(p: ToolPaths, seq: number): CommandSpec;
+  /** Verifies the whole repository, reading and authenticating all data. */
+  check(p: ToolPaths): CommandSpec;
   version: CommandSpec;
 }
 
@@ -56,6 +58,7 @@ export function makeTools(projectRoot: string): Record<ToolName, Tool> {
       init: (p) => ({ cmd: pyb, args: ['-r', p.repo, 'init'] }),
       backup: (p, corpus) => ({ cmd: pyb, args: ['-r', p.repo, 'backup', '--quiet', '--host', 'bench', corpus] }),
       restore: (p) => ({ cmd: pyb, args: ['-r', p.repo, 'restore', '--quiet', 'latest', '--target', p.restore] }),
+      check: (p) => ({ cmd: pyb, args: ['-r', p.repo, 'check', '--read-data', '--quiet'] }),
       version: { cmd: pyb, args: ['--version'] },
     },
     restic: {
@@ -68,6 +71,7 @@ export function makeTools(projectRoot: string): Record<ToolName, Tool> {
       init: (p) => ({ cmd: 'restic', args: ['-r', p.repo, 'init'] }),
       backup: (p, corpus) => ({ cmd: 'restic', args: ['-r', p.repo, 'backup', '--quiet', '--host', 'bench', corpus] }),
       restore: (p) => ({ cmd: 'restic', args: ['-r', p.repo, 'restore', '--quiet', 'latest', '--target', p.restore] }),
+      check: (p) => ({ cmd: 'restic', args: ['-r', p.repo, 'check', '--read-data', '--quiet'] }),
       version: { cmd: 'restic', args: ['version'] },
     },
     borg: {
@@ -85,6 +89,7 @@ export function makeTools(projectRoot: string): Record<ToolName, Tool> {
       init: (p) => ({ cmd: 'borg', args: ['init', '-e', 'repokey', p.repo] }),
       backup: (p, corpus, seq) => ({ cmd: 'borg', args: ['create', `${p.repo}::bench-${seq}`, corpus] }),
       restore: (p, seq) => ({ cmd: 'borg', args: ['extract', `${p.repo}::bench-${seq}`], cwd: p.restore }),
+      check: (p) => ({ cmd: 'borg', args: ['check', '--verify-data', p.repo] }),
       version: { cmd: 'borg', args: ['--version'] },
     },
   };
