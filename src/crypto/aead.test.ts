@@ -39,3 +39,25 @@ test('two sealers draw different session ids and nonces', () => {
   assert.notDeepEqual(x.subarray(1, 17), y.subarray(1, 17));
   assert.notDeepEqual(x, y);
 });
+
+test('sealParts and openInto agree with seal and open, across slice boundaries, and openInto detects tampering', () => {
+  const key = randomBytes(32);
+  const s = new Sealer(key);
+  const out = { buf: Buffer.alloc(16) };
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 70_000 }), { maxLength: 4 }), fc.option(fc.uint8Array({ maxLength: 32 }), { nil: undefined }), (parts, aad) => {
+      const box = Buffer.concat(s.sealParts(parts, aad));
+      const plain = Buffer.concat(parts);
+      assert.equal(box.length, plain.length + SEAL_OVERHEAD);
+      assert.deepEqual(s.open(box, aad), plain);
+      assert.deepEqual(Buffer.from(s.openInto(box, out, aad)), plain);
+    }),
+    { numRuns: 40 },
+  );
+  const box = Buffer.concat(s.sealParts([randomBytes(200_000)]));
+  for (const i of [0, 20, 40, 100_000, box.length - 1]) {
+    const bad = Buffer.from(box);
+    bad[i] = (bad[i] as number) ^ 1;
+    assert.throws(() => s.openInto(bad, out), IntegrityError);
+  }
+});

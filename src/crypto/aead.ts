@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomFillSync } from 'node:crypto';
+import { type Decipheriv, createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomFillSync } from 'node:crypto';
 import { IntegrityError } from '../errors.ts';
 
 /**
@@ -92,6 +92,36 @@ export class Sealer {
     this.#nonces.copy(out, at, this.#nonceAt, this.#nonceAt + NONCE_BYTES);
     this.#nonces.fill(0, this.#nonceAt, this.#nonceAt + NONCE_BYTES);
     this.#nonceAt += NONCE_BYTES;
+  }
+
+  /**
+   * Like open, but the plaintext goes into `out` (grown when too small; `out.buf` may be replaced) and the result
+   * is a view of it, valid until the caller reuses the buffer. Decrypts in SEAL_SLICE pieces, so no chunk-sized
+   * buffer is allocated (and faulted in) per box. Nothing of the plaintext is returned unless the tag verifies.
+   */
+  openInto(box: Uint8Array, out: { buf: Buffer }, aad?: Uint8Array): Buffer {
+    const d = this.#decipher(box, aad);
+    const body = Buffer.from(box.buffer, box.byteOffset + 1 + SESSION_ID_BYTES + NONCE_BYTES, box.byteLength - SEAL_OVERHEAD);
+    if (out.buf.length < body.length) out.buf = Buffer.allocUnsafeSlow(Math.max(body.length, out.buf.length * 2));
+    let n = 0;
+    try {
+      for (let o = 0; o < body.length; o += SEAL_SLICE) n += d.update(body.subarray(o, o + SEAL_SLICE)).copy(out.buf, n);
+      n += d.final().copy(out.buf, n);
+    } catch (e) {
+      throw new IntegrityError('ciphertext verification failed (data corrupted or wrong key)', { cause: e });
+    }
+    return out.buf.subarray(0, n);
+  }
+
+  #decipher(box: Uint8Array, aad?: Uint8Array): Decipheriv {
+    if (box.length < SEAL_OVERHEAD) throw new IntegrityError(`encrypted data too short (${box.length} bytes)`);
+    const b = Buffer.from(box.buffer, box.byteOffset, box.byteLength);
+    if (b[0] !== SEAL_VERSION) throw new IntegrityError(`unknown encryption version ${b[0]}`);
+    const key = this.#keyFor(b.subarray(1, 1 + SESSION_ID_BYTES));
+    const d = createDecipheriv('aes-256-gcm', key, b.subarray(1 + SESSION_ID_BYTES, 1 + SESSION_ID_BYTES + NONCE_BYTES));
+    if (aad) d.setAAD(aad);
+    d.setAuthTag(b.subarray(b.length - TAG_BYTES));
+    return d;
   }
 
   open(box: Uint8Array, aad?: Uint8Array): Buffer {

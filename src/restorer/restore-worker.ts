@@ -16,6 +16,8 @@ const sealer = new Sealer(init.encKey);
 const idKey = Buffer.from(init.idKey);
 const zero = Buffer.alloc(1 << 20);
 let scratch = Buffer.allocUnsafeSlow(1 << 20);
+/** decrypted boxes land here (Sealer.openInto): no chunk-sized allocation per blob */
+const decrypted = { buf: Buffer.allocUnsafeSlow(1 << 20) };
 const FLAGS = C.O_WRONLY | C.O_CREAT | C.O_NOFOLLOW;
 
 function isZero(b: Buffer): boolean {
@@ -59,7 +61,7 @@ port.on('message', (m: ToRestoreWorker) => {
     try {
       if (scratch.length < b.rawLength) scratch = Buffer.allocUnsafeSlow(Math.max(b.rawLength, scratch.length * 2));
       // a compressed blob decodes into the scratch buffer: it is written out before the next blob reuses it
-      plain = openBlob(data.subarray(b.offset, b.offset + b.length), sealer, idKey, Buffer.from(b.id, 'hex'), b.rawLength, scratch);
+      plain = openBlob(data.subarray(b.offset, b.offset + b.length), sealer, idKey, Buffer.from(b.id, 'hex'), b.rawLength, scratch, decrypted);
     } catch (e) {
       for (const t of b.targets) failed.push({ file: t.file, message: `blob ${b.id}: ${(e as Error).message}` });
       continue;
