@@ -38,7 +38,7 @@ const BATCH_BYTES = 4 << 20;
 const MAX_LOAD = 96 << 20;
 const MAX_FILES_IN_FLIGHT = 512;
 
-type ArchRepo = Pick<Repository, 'config' | 'key' | 'sealer' | 'catalog' | 'savePack' | 'flushIndex' | 'saveFile' | 'backend' | 'spoolDir'>;
+type ArchRepo = Pick<Repository, 'config' | 'key' | 'sealer' | 'catalog' | 'savePack' | 'flushIndex' | 'saveFile' | 'backend' | 'spoolDir' | 'indexListener'>;
 
 /** Backs up directory trees into a new snapshot (write order: packs -> index -> snapshot). */
 export class Archiver {
@@ -112,6 +112,7 @@ export class Archiver {
     if (o.estimate) {
       void estimate(o.paths, o.excludes, { signal: estimating.signal, onTotals: (files, bytes, done) => (this.#totals = { files, bytes, done }) }).catch(() => {});
     }
+    this.#repo.indexListener = (packs) => this.#pool.indexed(packs);
     try {
       const m = this.#excludes;
       // A source itself can be excluded (restic: `backup /home/ann/src --exclude src` saves nothing of it).
@@ -153,6 +154,7 @@ export class Archiver {
     } finally {
       estimating.abort();
       clearInterval(timer);
+      this.#repo.indexListener = undefined;
       await this.#pool.close();
       removeSpool(this.#spoolDir, this.#spoolPrefix);
     }

@@ -25,8 +25,17 @@ const idKey = Buffer.from(init.idKey);
 const chunker = createChunker(init.chunker, deriveGearTable(init.chunkerKey));
 const catalog = new CatalogReader(init.catalogPath);
 const pack = new PackSpooler(sealer, init.spoolDir, init.spoolPrefix);
-/** Blob ids this worker stored in this session (hex); the catalog only learns them when an index is written. */
+/**
+ * Blob ids (latin1 strings of the raw bytes) this worker stored whose packs are not indexed yet; the catalog only
+ * learns them when an index file is written, after which they are dropped again (so the set stays small).
+ */
 const seen = new Set<string>();
+/** ids per shipped pack (by pack number), and those of the pack being built */
+const seenByPack = new Map<number, string[]>();
+let building: string[] = [];
+let packSeq = 0;
+/** the catalog had no blobs at the start: lookups are skipped until the first index file of this backup */
+let catalogEmpty = init.catalogEmpty;
 const MAX_UNACKED = 2;
 let unacked = 0;
 let ackWaiter: (() => void) | undefined;
@@ -76,8 +85,10 @@ async function shipPack(): Promise<void> {
   const p = pack.finish();
   const ids = ownIds(p.blobs.map((b) => b.id));
   unacked++;
+  seenByPack.set(++packSeq, building);
+  building = [];
   post(
-    { t: 'pack', id: p.id, path: p.path, size: p.size, ids, types: p.blobs.map((b) => b.type), lengths: p.blobs.map((b) => b.length), rawLengths: p.blobs.map((b) => b.rawLength) },
+    { t: 'pack', id: p.id, seq: packSeq, path: p.path, size: p.size, ids, types: p.blobs.map((b) => b.type), lengths: p.blobs.map((b) => b.length), rawLengths: p.blobs.map((b) => b.rawLength) },
     [ids.buffer],
   );
   while (unacked >= MAX_UNACKED) await new Promise<void>((r) => (ackWaiter = r));
@@ -86,9 +97,10 @@ async function shipPack(): Promise<void> {
 async function saveChunk(chunk: Buffer, ids: Buffer[], stats: { newBytes: number; newBlobs: number }): Promise<void> {
   const id = blobIdOf(idKey, chunk);
   ids.push(id);
-  const hex = id.toString('hex');
-  if (seen.has(hex) || (!init.catalogEmpty && catalog.hasBlob(id))) return;
-  seen.add(hex);
+  const key = id.toString('latin1');
+  if (seen.has(key) || (!catalogEmpty && catalog.hasBlob(id))) return;
+  seen.add(key);
+  building.push(key);
   pack.addPayload(id, 'data', encodePayloadParts(chunk, compression, scratch), chunk.length);
   collectGarbage(chunk.length);
   stats.newBytes += chunk.length;
@@ -167,6 +179,15 @@ port.on('message', (m: ToWorker) => {
     w?.();
     return;
   }
+  if (m.t === 'indexed') {
+    for (const seq of m.seqs) {
+      for (const key of seenByPack.get(seq) ?? []) seen.delete(key);
+      seenByPack.delete(seq);
+    }
+    catalogEmpty = false;
+    catalog.refresh();
+    return;
+  }
   queue = queue
     .then(async () => {
       if (m.t === 'files') {
@@ -179,6 +200,8 @@ port.on('message', (m: ToWorker) => {
       } else if (m.t === 'flush') {
         await shipPack();
         seen.clear();
+        seenByPack.clear();
+        building = [];
         post({ t: 'flushed' });
       } else if (m.t === 'stop') {
         pack.discard();

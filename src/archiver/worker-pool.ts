@@ -80,6 +80,22 @@ export class WorkerPool {
     if (this.#failure) throw this.#failure;
   }
 
+  readonly #packOwner = new Map<string, { slot: Slot; seq: number }>();
+
+  /** An index file covering these packs was written: their workers may drop those blobs from their session sets. */
+  indexed(packs: readonly string[]): void {
+    const bySlot = new Map<Slot, number[]>();
+    for (const id of packs) {
+      const o = this.#packOwner.get(id);
+      if (!o) continue;
+      this.#packOwner.delete(id);
+      let seqs = bySlot.get(o.slot);
+      if (!seqs) bySlot.set(o.slot, (seqs = []));
+      seqs.push(o.seq);
+    }
+    for (const [slot, seqs] of bySlot) this.#post(slot, { t: 'indexed', seqs });
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.#slots.map((s) => s.worker.terminate()));
   }
@@ -93,6 +109,7 @@ export class WorkerPool {
   #onMessage(slot: Slot, m: FromWorker): void {
     switch (m.t) {
       case 'pack':
+        this.#packOwner.set(m.id, { slot, seq: m.seq });
         // Stores run concurrently with chunking; the ack lets the worker continue.
         this.#storing++;
         this.#onPack(m)

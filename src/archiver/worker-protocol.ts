@@ -25,6 +25,8 @@ export type ToWorker =
   | { readonly t: 'files'; readonly job: number; readonly files: readonly FileJob[] }
   /** a finished pack was stored */
   | { readonly t: 'ack' }
+  /** the catalog now holds the blobs of these packs (the worker's pack numbers): its session set may forget them */
+  | { readonly t: 'indexed'; readonly seqs: readonly number[] }
   | { readonly t: 'flush' }
   | { readonly t: 'stop' };
 
@@ -47,6 +49,8 @@ export type WireResult = Omit<FileResult, 'content'> & { readonly count: number 
 export interface PackMsg {
   readonly t: 'pack';
   readonly id: string;
+  /** the worker's running number for its packs */
+  readonly seq: number;
   /** the spool file holding the whole pack, and its size */
   readonly path: string;
   readonly size: number;

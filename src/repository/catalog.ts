@@ -227,6 +227,11 @@ export class CatalogReader {
     return this.#has.get(id) !== undefined;
   }
 
+  /** Ends the current read batch: the next lookup sees everything committed so far. */
+  refresh(): void {
+    this.#reads.end();
+  }
+
   close(): void {
     this.#reads.end();
     this.#db.close();

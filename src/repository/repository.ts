@@ -49,6 +49,8 @@ export class Repository {
   readonly keyName: string;
   #pending: IndexedPack[] = [];
   #pendingBlobs = 0;
+  /** Told the names of the packs each index file covered, once the catalog holds their blobs. */
+  indexListener: ((packs: readonly string[]) => void) | undefined;
 
   private constructor(backend: Backend, config: RepoConfig, key: MasterKey, keyName: string, catalog: Catalog) {
     this.backend = backend;
@@ -178,6 +180,7 @@ export class Repository {
     this.#pendingBlobs = 0;
     const name = await this.saveFile('index', encodeIndex(packs), signal);
     this.catalog.addIndex(name, packs);
+    this.indexListener?.(packs.map((p) => p.id));
   }
 
   get pendingPacks(): number {
