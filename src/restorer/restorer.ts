@@ -54,7 +54,17 @@ const BATCH_BYTES = 64 << 20;
 export class Restorer {
   readonly #repo: RestoreRepo;
   readonly #o: RestoreOptions;
+  /** file tasks, kept only for --verify (a big restore would otherwise hold every file's node until the end) */
   readonly #files: FileTask[] = [];
+  #fileCount = 0;
+  #fileBytes = 0;
+  #failedFiles = 0;
+
+  #addFile(task: FileTask): void {
+    this.#fileCount++;
+    this.#fileBytes += task.size;
+    if (this.#o.verify && !this.#o.dryRun) this.#files.push(task);
+  }
   readonly #dirs: DirEntry[] = [];
   readonly #links: { path: Buffer; node: Node; first: FileTask }[] = [];
   readonly #others: { path: Buffer; node: Node }[] = [];
@@ -104,8 +114,7 @@ export class Restorer {
     const progress = o.dryRun
       ? undefined
       : setInterval(() => {
-          const bytesTotal = this.#files.reduce((a, f) => a + f.size, 0);
-          o.onEvent?.({ type: 'progress', elapsedMs: Date.now() - this.#start, filesDone: done.files, filesTotal: this.#files.length, bytesDone: done.bytes, bytesTotal });
+          o.onEvent?.({ type: 'progress', elapsedMs: Date.now() - this.#start, filesDone: done.files, filesTotal: this.#fileCount, bytesDone: done.bytes, bytesTotal: this.#fileBytes });
         }, 250);
     if (!o.dryRun) {
       this.#writer = new ContentWriter(this.#repo, {
@@ -117,7 +126,10 @@ export class Restorer {
           for (const w of applyMetadata(f.path, f.node, { owner: o.owner ?? true, xattrs: true, created })) this.#warn(f.path, w);
         },
         onBytes: (n) => (done.bytes += n),
-        onError: (f, e) => this.#warn(f.path, e),
+        onError: (f, e) => {
+          this.#failedFiles++;
+          this.#warn(f.path, e);
+        },
       });
     }
     let bytesWritten = 0;
@@ -131,7 +143,7 @@ export class Restorer {
       if (progress) clearInterval(progress);
       await this.#writer?.close();
     }
-    const bytesTotal = this.#files.reduce((a, f) => a + f.size, 0);
+    const bytesTotal = this.#fileBytes;
     if (!o.dryRun) {
       for (const l of this.#links) {
         try {
@@ -158,7 +170,7 @@ export class Restorer {
     const summary = {
       type: 'summary' as const,
       elapsedMs: Date.now() - this.#start,
-      filesRestored: this.#files.filter((f) => !f.failed).length + this.#links.length,
+      filesRestored: this.#fileCount - this.#failedFiles + this.#links.length,
       filesSkipped: this.#skipped,
       dirs: this.#dirs.length,
       bytesWritten,
@@ -262,13 +274,13 @@ export class Restorer {
     if (node.type === 'dir') {
       const d: DirEntry = { abs: path, node, parent: dir, created: false, fresh: false, names: new Set(), selectedAll: selected };
       if (selected) {
-        dir.names.add(key);
+        if (o.delete) dir.names.add(key);
         if (!this.#ensureDir(d)) return undefined;
       }
       return node.subtree ? { treeId: node.subtree, snapPath: sp, dir: d, selected } : undefined;
     }
     if (!selected) return undefined;
-    dir.names.add(key);
+    if (o.delete) dir.names.add(key);
     if (!this.#ensureDir(dir)) return undefined;
     const existing = dir.fresh ? undefined : lstatOrUndefined(path);
     if (existing && this.#skipExisting(existing, node, path)) {
@@ -276,7 +288,7 @@ export class Restorer {
       return undefined;
     }
     if (o.dryRun) {
-      if (node.type === 'file') this.#files.push({ path, node, size: node.size ?? 0, content: node.content ?? [], failed: false, existing: !!existing, freshDir: dir.fresh });
+      if (node.type === 'file') this.#addFile({ path, node, size: node.size ?? 0, content: node.content ?? [], failed: false, existing: !!existing, freshDir: dir.fresh });
       return undefined;
     }
     try {
@@ -289,7 +301,7 @@ export class Restorer {
         }
         if (existing?.isDirectory()) rmSync(path, { recursive: true });
         const task: FileTask = { path, node, size: node.size ?? 0, content: node.content ?? [], failed: false, existing: !!existing, freshDir: dir.fresh };
-        this.#files.push(task);
+        this.#addFile(task);
         this.#queue(task);
         if (ikey) this.#inodes.set(ikey, task);
         return undefined;
