@@ -255,7 +255,8 @@ export class Archiver {
       let ok = true;
       for (let p = 0; p < cached.content.length; p += 32) {
         const id = cached.content.subarray(p, p + 32);
-        if (!cat.hasBlob(id)) {
+        // the files-cache query already looked up the first blob
+        if (!(p === 0 && cached.firstInIndex !== undefined ? cached.firstInIndex : cat.hasBlob(id))) {
           ok = false;
           break;
         }

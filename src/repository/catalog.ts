@@ -32,6 +32,8 @@ export interface CachedFile {
   readonly content: Buffer;
   /** the node's extended attributes as JSON, when it had any (valid while ctime is unchanged) */
   readonly xattrs?: string | undefined;
+  /** from file(): whether the first content blob is in the blob index (answered by the same query) */
+  readonly firstInIndex?: boolean;
 }
 
 const SCHEMA = `
@@ -77,7 +79,7 @@ export class Catalog {
     this.#packId = this.#db.prepare('SELECT id FROM packs WHERE pid = ?');
     this.#insPack = this.#db.prepare('INSERT OR IGNORE INTO packs(id, idx) VALUES(?, ?) RETURNING pid');
     this.#insBlob = this.#db.prepare('INSERT OR IGNORE INTO blobs(id, type, pid, off, len, raw) VALUES(?, ?, ?, ?, ?, ?)');
-    this.#getFile = this.#db.prepare('SELECT size, mtime, ctime, inode, content, xattrs FROM files WHERE path = ?');
+    this.#getFile = this.#db.prepare('SELECT size, mtime, ctime, inode, content, xattrs, EXISTS(SELECT 1 FROM blobs WHERE id = substr(files.content, 1, 32)) AS first FROM files WHERE path = ?');
     this.#getFile.setReadBigInts(true);
     this.#reads = new ReadBatch(this.#db);
     this.#putFile = this.#db.prepare('INSERT OR REPLACE INTO files(path, size, mtime, ctime, inode, content, xattrs) VALUES(?, ?, ?, ?, ?, ?, ?)');
@@ -164,9 +166,10 @@ export class Catalog {
 
   file(path: Buffer): CachedFile | undefined {
     this.#reads.enter();
-    const r = this.#getFile.get(path) as { size: bigint; mtime: bigint; ctime: bigint; inode: bigint; content: Uint8Array; xattrs: string | null } | undefined;
+    const r = this.#getFile.get(path) as { size: bigint; mtime: bigint; ctime: bigint; inode: bigint; content: Uint8Array; xattrs: string | null; first: bigint } | undefined;
     if (!r) return undefined;
-    return { size: Number(r.size), mtimeNs: r.mtime, ctimeNs: r.ctime, inode: r.inode, content: Buffer.from(r.content), xattrs: r.xattrs ?? undefined };
+    const content = Buffer.from(r.content);
+    return { size: Number(r.size), mtimeNs: r.mtime, ctimeNs: r.ctime, inode: r.inode, content, xattrs: r.xattrs ?? undefined, firstInIndex: r.first === 1n };
   }
 
   /** Queues a files-cache entry; entries are written in short batches so concurrent processes never wait long. */
