@@ -43,6 +43,8 @@ type RestoreRepo = Pick<Repository, 'loadBlob' | 'catalog' | 'backend' | 'key'>;
 const SLASH = Buffer.from('/');
 /** Tree reads in flight while planning a restore. */
 const TREE_LOADS = 32;
+/** Subtrees of one directory loaded ahead of the walk. */
+const TREE_AHEAD = 16;
 /** A batch of files to write goes out at this many files or bytes. */
 const BATCH_FILES = 2048;
 const BATCH_BYTES = 64 << 20;
@@ -195,20 +197,32 @@ export class Restorer {
       return;
     }
     // Subtrees load ahead (bounded), so the walk does not wait for one read at a time.
+    // The next few subtrees load ahead (a sliding window, so a directory of many subdirectories is not held in
+    // memory at once), and the walk does not wait for one read at a time.
+    const subtrees = tree.nodes.filter((n) => n.type === 'dir' && typeof n.subtree === 'string').map((n) => n.subtree as string);
     const ahead = new Map<string, Promise<Tree>>();
-    for (const n of tree.nodes) {
-      if (n.type === 'dir' && typeof n.subtree === 'string' && !ahead.has(n.subtree)) {
-        const p = this.#loadTree(n.subtree);
+    let next = 0;
+    const fill = (): void => {
+      for (; next < subtrees.length && ahead.size < TREE_AHEAD; next++) {
+        const id = subtrees[next] as string;
+        if (ahead.has(id)) continue;
+        const p = this.#loadTree(id);
         p.catch(() => {});
-        ahead.set(n.subtree, p);
+        ahead.set(id, p);
       }
-    }
+    };
+    fill();
     const seen = new Set<string>();
     for (const node of tree.nodes) {
       const sub = this.#entry(node, dir, snapPath, selected, seen);
       // at most two batches being written while the walk continues
       if (this.#writes.length > 2) await this.#writes.shift();
-      if (sub) await this.#walk(sub.treeId, sub.snapPath, sub.dir, sub.selected, ahead.get(sub.treeId));
+      if (node.type === 'dir' && typeof node.subtree === 'string') {
+        const loading = ahead.get(node.subtree);
+        ahead.delete(node.subtree);
+        fill();
+        if (sub) await this.#walk(sub.treeId, sub.snapPath, sub.dir, sub.selected, loading);
+      } else if (sub) await this.#walk(sub.treeId, sub.snapPath, sub.dir, sub.selected);
     }
   }
 
