@@ -1,6 +1,4 @@
 import { closeSync, constants as C, fstatSync, openSync, readSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createChunker, cutStream, deriveGearTable } from '../chunker/fastcdc.ts';
 import { Sealer } from '../crypto/aead.ts';
@@ -10,6 +8,7 @@ import { CatalogReader } from '../repository/catalog.ts';
 import { PackSpooler } from '../repository/pack-spool.ts';
 import { encodePayloadParts } from '../repository/payload.ts';
 import type { FileJob, FromWorker, ToWorker, WireResult, WorkerInit } from './worker-protocol.ts';
+import { exposeGc } from '../platform/gc.ts';
 
 /**
  * A file worker: reads files, chunks, hashes, deduplicates, compresses, encrypts and assembles packs — all on its
@@ -50,14 +49,6 @@ const scratch = { buf: Buffer.allocUnsafeSlow(1 << 20) };
  * so a young-generation collection every 16 MiB of new data keeps the worker's memory flat (measured on the bench
  * corpus: 64 MiB → ~370 MB peak RSS, 16 MiB → ~280 MB, same CPU time).
  */
-function exposeGc(): ((o: { type: 'minor' | 'major' }) => void) | undefined {
-  try {
-    setFlagsFromString('--expose-gc');
-    return runInNewContext('gc') as (o: { type: 'minor' | 'major' }) => void;
-  } catch {
-    return undefined;
-  }
-}
 const gc = exposeGc();
 let sinceGc = 0;
 const GC_EVERY = 16 << 20;

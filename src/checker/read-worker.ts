@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Sealer } from '../crypto/aead.ts';
 import { openBlob } from '../repository/blob-codec.ts';
@@ -8,6 +6,7 @@ import { type PackBlob, readPackHeader } from '../repository/pack-format.ts';
 import { parseTree } from '../model/tree-parse.ts';
 import type { PackJob, PackVerdict, ReadWorkerInit, ToReadWorker } from './read-protocol.ts';
 import { encodeTreeRefs } from './tree-cache.ts';
+import { exposeGc } from '../platform/gc.ts';
 
 /**
  * A read-data worker: for one whole pack, checks its SHA-256 against its name, decrypts its header and compares it
@@ -21,14 +20,6 @@ const sealer = new Sealer(init.encKey);
 const idKey = Buffer.from(init.idKey);
 
 /** Plaintexts are garbage at once; a young-generation collection per pack keeps off-heap memory flat. */
-function exposeGc(): ((o: { type: 'minor' | 'major' }) => void) | undefined {
-  try {
-    setFlagsFromString('--expose-gc');
-    return runInNewContext('gc') as (o: { type: 'minor' | 'major' }) => void;
-  } catch {
-    return undefined;
-  }
-}
 const gc = exposeGc();
 /** decompressed blobs land here: no allocation (and no page faults) per blob; a larger blob gets its own buffer */
 const MAX_SCRATCH = 64 << 20;

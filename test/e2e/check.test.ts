@@ -3,10 +3,10 @@
  * waste keeps exit 0, --json is NDJSON, bad flag values are usage errors.
  */
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type CliResult, Sandbox, assertExit, assertNoStackTrace, describe, writeRandomFile } from './helpers.ts';
+import { type CliResult, Sandbox, assertExit, assertNoStackTrace, describe, writeRandomFile, flipByte } from './helpers.ts';
 
 interface IndexDump {
   packs: { id: string; blobs: { id: string; type: string; offset: number; length: number }[] }[];
@@ -42,17 +42,6 @@ function packFile(sb: Sandbox, pack: string): string {
   return join(sb.repo, 'data', pack.slice(0, 2), pack);
 }
 
-function flipByte(file: string, at: number): void {
-  const fd = openSync(file, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    readSync(fd, b, 0, 1, at);
-    b[0] = (b[0] ?? 0) ^ 0x01;
-    writeSync(fd, b, 0, 1, at);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Every stdout line is JSON; returns them. */
 function ndjson(r: CliResult): Record<string, unknown>[] {

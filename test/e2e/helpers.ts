@@ -14,6 +14,7 @@ import {
   mkdtempSync,
   openSync,
   readdirSync,
+  readSync,
   rmSync,
   writeSync,
 } from 'node:fs';
@@ -278,3 +279,16 @@ export function restoredPath(target: string, absSource: string): string {
 }
 
 export * from './tree-compare.ts';
+
+/** Flips the lowest bit of the byte at `at` in `file`, in place. */
+export function flipByte(file: string, at: number): void {
+  const fd = openSync(file, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, at);
+    b[0] = (b[0] ?? 0) ^ 0x01;
+    writeSync(fd, b, 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
+}

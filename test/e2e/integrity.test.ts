@@ -3,10 +3,10 @@
  * and everything else is still restored. A missing pack is reported the same way.
  */
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Sandbox, assertExit, assertNoStackTrace, describe, jsonLines, sha256File, writeRandomFile } from './helpers.ts';
+import { Sandbox, assertExit, assertNoStackTrace, describe, jsonLines, sha256File, writeRandomFile, flipByte } from './helpers.ts';
 
 interface IndexDump {
   packs: { id: string; blobs: { id: string; type: string; offset: number; length: number }[] }[];
@@ -25,17 +25,6 @@ async function locate(sb: Sandbox, blob: string): Promise<{ pack: string; offset
   throw new Error(`blob ${blob} not in any index`);
 }
 
-function flipByte(file: string, at: number): void {
-  const fd = openSync(file, 'r+');
-  try {
-    const b = Buffer.alloc(1);
-    readSync(fd, b, 0, 1, at);
-    b[0] = (b[0] ?? 0) ^ 0x01;
-    writeSync(fd, b, 0, 1, at);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 async function treeOf(sb: Sandbox, ref: string): Promise<{ name: string; type: string; content?: string[]; subtree?: string }[]> {
   const r = await sb.cli(['cat', 'tree', ref]);
