@@ -168,7 +168,7 @@ export class Catalog {
     this.#reads.enter();
     const r = this.#getFile.get(path) as { size: bigint; mtime: bigint; ctime: bigint; inode: bigint; content: Uint8Array; xattrs: string | null; first: bigint } | undefined;
     if (!r) return undefined;
-    const content = Buffer.from(r.content);
+    const content = Buffer.from(r.content.buffer, r.content.byteOffset, r.content.byteLength);
     return { size: Number(r.size), mtimeNs: r.mtime, ctimeNs: r.ctime, inode: r.inode, content, xattrs: r.xattrs ?? undefined, firstInIndex: r.first === 1n };
   }
 
