@@ -1,4 +1,4 @@
-import { type Decipheriv, createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomFillSync } from 'node:crypto';
+import { type CipherGCM, type Decipheriv, createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomFillSync } from 'node:crypto';
 import { IntegrityError } from '../errors.ts';
 
 /**
@@ -43,12 +43,7 @@ export class Sealer {
 
   /** Writes the sealed box of `plain` (one buffer, or parts sealed as their concatenation) into `out` at `offset`; returns the bytes written. */
   sealInto(plain: Uint8Array | readonly Uint8Array[], out: Buffer, offset: number, aad?: Uint8Array): number {
-    out[offset] = SEAL_VERSION;
-    this.#sessionId.copy(out, offset + 1);
-    const at = offset + 1 + SESSION_ID_BYTES;
-    this.#nonceInto(out, at);
-    const c = createCipheriv('aes-256-gcm', this.#sessionKey, out.subarray(at, at + NONCE_BYTES));
-    if (aad) c.setAAD(aad);
+    const c = this.#cipherInto(out, offset, aad);
     let pos = offset + 1 + SESSION_ID_BYTES + NONCE_BYTES;
     if (plain instanceof Uint8Array) pos += c.update(plain).copy(out, pos);
     else for (const part of plain) pos += c.update(part).copy(out, pos);
@@ -57,17 +52,24 @@ export class Sealer {
     return pos - offset;
   }
 
+  /** Writes a box header (version, session id, fresh nonce) into `out` at `offset`; returns the cipher for that nonce. */
+  #cipherInto(out: Buffer, offset: number, aad?: Uint8Array): CipherGCM {
+    out[offset] = SEAL_VERSION;
+    this.#sessionId.copy(out, offset + 1);
+    const at = offset + 1 + SESSION_ID_BYTES;
+    this.#nonceInto(out, at);
+    const c = createCipheriv('aes-256-gcm', this.#sessionKey, out.subarray(at, at + NONCE_BYTES));
+    if (aad) c.setAAD(aad);
+    return c;
+  }
+
   /**
    * The sealed box of `plain` as parts — header, ciphertext pieces, tag — for writers that stream it out (writev)
    * instead of assembling it in one buffer.
    */
   sealParts(plain: Uint8Array | readonly Uint8Array[], aad?: Uint8Array): Buffer[] {
     const head = Buffer.allocUnsafe(1 + SESSION_ID_BYTES + NONCE_BYTES);
-    head[0] = SEAL_VERSION;
-    this.#sessionId.copy(head, 1);
-    this.#nonceInto(head, 1 + SESSION_ID_BYTES);
-    const c = createCipheriv('aes-256-gcm', this.#sessionKey, head.subarray(1 + SESSION_ID_BYTES));
-    if (aad) c.setAAD(aad);
+    const c = this.#cipherInto(head, 0, aad);
     const out = [head];
     // Slices keep each ciphertext piece small: malloc serves it from its warm arena, where a chunk-sized buffer
     // would be a fresh mapping to fault in page by page (and GC pressure as large external memory).
@@ -125,17 +127,8 @@ export class Sealer {
   }
 
   open(box: Uint8Array, aad?: Uint8Array): Buffer {
-    if (box.length < SEAL_OVERHEAD) throw new IntegrityError(`encrypted data too short (${box.length} bytes)`);
-    const b = Buffer.from(box.buffer, box.byteOffset, box.byteLength);
-    if (b[0] !== SEAL_VERSION) throw new IntegrityError(`unknown encryption version ${b[0]}`);
-    const sid = b.subarray(1, 1 + SESSION_ID_BYTES);
-    const key = this.#keyFor(sid);
-    const nonce = b.subarray(1 + SESSION_ID_BYTES, 1 + SESSION_ID_BYTES + NONCE_BYTES);
-    const tag = b.subarray(b.length - TAG_BYTES);
-    const d = createDecipheriv('aes-256-gcm', key, nonce);
-    if (aad) d.setAAD(aad);
-    d.setAuthTag(tag);
-    const body = b.subarray(1 + SESSION_ID_BYTES + NONCE_BYTES, b.length - TAG_BYTES);
+    const d = this.#decipher(box, aad);
+    const body = Buffer.from(box.buffer, box.byteOffset + 1 + SESSION_ID_BYTES + NONCE_BYTES, box.byteLength - SEAL_OVERHEAD);
     try {
       const first = d.update(body);
       const last = d.final();

@@ -92,10 +92,7 @@ export class LocalBackend implements Backend {
         await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
         return this.save(h, data, o);
       }
-      if (code === 'ENOSPC' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOENT' || code === 'ENOTDIR') {
-        throw new PermanentError(`save ${handleString(h)}: ${(e as Error).message}`, { cause: e });
-      }
-      throw e;
+      throw mapSaveError(e, h);
     }
   }
 
@@ -120,11 +117,7 @@ export class LocalBackend implements Backend {
         await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
         return this.#saveSource(h, path, src, o);
       }
-      if (e instanceof PermanentError) throw e;
-      if (code === 'ENOSPC' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOENT' || code === 'ENOTDIR') {
-        throw new PermanentError(`save ${handleString(h)}: ${(e as Error).message}`, { cause: e });
-      }
-      throw e;
+      throw mapSaveError(e, h);
     }
   }
 
@@ -200,6 +193,16 @@ export class LocalBackend implements Backend {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Retrying cannot help a save that failed for want of space, permission or a directory: PermanentError. */
+function mapSaveError(e: unknown, h: Handle): unknown {
+  if (e instanceof PermanentError) return e;
+  const code = errnoCode(e);
+  if (code === 'ENOSPC' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOENT' || code === 'ENOTDIR') {
+    return new PermanentError(`save ${handleString(h)}: ${(e as Error).message}`, { cause: e });
+  }
+  return e;
 }
 
 function mapReadError(e: unknown, h: Handle): unknown {
