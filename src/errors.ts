@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   | 'UNSAFE_PATH'
   | 'ABORTED'
+  | 'APPEND_ONLY'
   | 'IO';
 
 export class PyBackupError extends Error {

@@ -4,6 +4,7 @@ import { setImmediate as yieldNow } from 'node:timers/promises';
 import { AbortedError, errnoCode, throwIfAborted } from '../errors.ts';
 import type { Node, Xattr } from '../model/node.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import { encodeTree } from '../model/tree-encode.ts';
 import type { Repository } from '../repository/repository.ts';
 import { saveSnapshot } from '../repository/snapshots.ts';
 import { BlobSaver } from './blob-saver.ts';
@@ -183,7 +184,7 @@ export class Archiver {
   /** Serializes a directory's nodes into a tree blob; returns its id. */
   async #saveTree(nodes: Node[]): Promise<string> {
     this.#stats.dirsDone++;
-    const r = await this.#saver.save('tree', Buffer.from(JSON.stringify({ nodes })));
+    const r = await this.#saver.save('tree', encodeTree(nodes));
     if (r.isNew) this.#stats.dirsNew++;
     else this.#stats.dirsUnmodified++;
     return r.id;

@@ -3,6 +3,7 @@ import { createChunker, deriveGearTable } from '../chunker/fastcdc.ts';
 import { AbortedError } from '../errors.ts';
 import type { Node } from '../model/node.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import { encodeTree } from '../model/tree-encode.ts';
 import type { Repository } from '../repository/repository.ts';
 import { saveSnapshot } from '../repository/snapshots.ts';
 import { BlobSaver } from './blob-saver.ts';
@@ -57,7 +58,7 @@ export async function saveStdin(repo: StdinRepo, o: StdinOptions): Promise<{ sna
   const now = (BigInt(Date.now()) * 1_000_000n).toString();
   const node: Node = { name: o.filename, type: 'file', mode: 0o644, uid: o.uid, gid: o.gid, mtime: now, atime: now, ctime: now, size, content };
   if (o.username !== 'unknown') node.user = o.username;
-  const tree = await saver.save('tree', Buffer.from(JSON.stringify({ nodes: [node] })));
+  const tree = await saver.save('tree', encodeTree([node]));
   await saver.flush();
   if (!o.dryRun) await repo.flushIndex(o.signal);
   const summary = {

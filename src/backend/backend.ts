@@ -72,6 +72,13 @@ export class PermanentError extends PyBackupError {
   }
 }
 
+/** Trying again may help (timeout, connection reset, server busy): the retry wrapper retries these. */
+export class TransientError extends PyBackupError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TRANSIENT', message, options);
+  }
+}
+
 export class RepoNotFoundError extends PyBackupError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('REPO_NOT_FOUND', message, options);

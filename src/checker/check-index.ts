@@ -1,6 +1,5 @@
-import { SEAL_OVERHEAD } from '../crypto/aead.ts';
 import type { IndexedPack } from '../repository/index-format.ts';
-import { ENTRY_BYTES, HEADER_MAGIC, type PackBlob } from '../repository/pack-format.ts';
+import type { PackBlob } from '../repository/pack-format.ts';
 
 /** One pack as the index files describe it, plus what the backend listing says about it. */
 export interface PackInfo {
@@ -15,11 +14,6 @@ export interface PackInfo {
 export interface Location {
   readonly pack: PackInfo;
   readonly blob: PackBlob;
-}
-
-/** Size of a pack's trailer for `count` blobs: the sealed header (flag, magic, entries) and its u32 length. */
-export function packTrailerSize(count: number): number {
-  return SEAL_OVERHEAD + 1 + HEADER_MAGIC.length + count * ENTRY_BYTES + 4;
 }
 
 /**

@@ -3,9 +3,10 @@ import { isHexId } from '../model/tree-parse.ts';
 import { parseConfig } from '../repository/config.ts';
 import { sha256Hex } from '../repository/ids.ts';
 import { decodeIndex, type IndexedPack } from '../repository/index-format.ts';
+import { packTrailerSize } from '../repository/pack-format.ts';
 import { parseKeyFile } from '../repository/keyfile.ts';
 import type { Repository } from '../repository/repository.ts';
-import { type CheckIndex, packTrailerSize } from './check-index.ts';
+import type { CheckIndex } from './check-index.ts';
 import type { FindingLog } from './findings.ts';
 
 /** The slice of a repository the checker needs. */

@@ -41,12 +41,21 @@ export async function password(ctx: Context, o: { confirm?: boolean } = {}): Pro
 }
 
 /** Opens the repository, takes a lock, runs `fn`, and always releases the lock and closes. */
-export async function withRepository<T>(ctx: Context, o: { lock: 'shared' | 'exclusive' | 'none' }, fn: (repo: Repository) => Promise<T>): Promise<T> {
-  const repo = await openRepository(repoLocation(ctx), await password(ctx), { signal: ctx.signal });
+export async function withRepository<T>(ctx: Context, o: { lock: 'shared' | 'exclusive' | 'prune' | 'none' }, fn: (repo: Repository, lock: HeldLock | undefined) => Promise<T>): Promise<T> {
+  const repo = await openRepository(repoLocation(ctx), await password(ctx), {
+    signal: ctx.signal,
+    onWarning: (m) => ctx.out.warn(`warning: ${m}`),
+    // restic prints retries too: a slow or flaky repository should not look like a hang
+    onRetry: (r) => ctx.out.warn(`${r.op}(${r.target}) failed (attempt ${r.attempt}): ${(r.error as Error)?.message ?? String(r.error)}; retrying in ${r.delayMs} ms`),
+  });
   let lock: HeldLock | undefined;
   try {
-    if (o.lock !== 'none' && !ctx.globals.noLock) lock = await acquireLock(repo, o.lock === 'exclusive', { signal: ctx.signal });
-    return await fn(repo);
+    if (o.lock !== 'none' && !ctx.globals.noLock) {
+      lock = await acquireLock(repo, o.lock, { signal: ctx.signal });
+      // Index files written between opening and locking (a prune's marks among them) are seen before any work.
+      await repo.syncCatalog(ctx.signal);
+    }
+    return await fn(repo, lock);
   } finally {
     await lock?.release().catch(() => {});
     await repo.close().catch(() => {});

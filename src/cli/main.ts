@@ -3,7 +3,12 @@ import { PyBackupError } from '../errors.ts';
 import { registerBackup } from './commands/backup.ts';
 import { registerCat } from './commands/cat.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerRepair } from './commands/repair.ts';
+import { registerConfig } from './commands/config.ts';
+import { registerDrill } from './commands/drill.ts';
+import { registerForget } from './commands/forget.ts';
 import { registerInit } from './commands/init.ts';
+import { registerKey } from './commands/key.ts';
 import { registerRestore } from './commands/restore.ts';
 import { registerSnapshots } from './commands/snapshots.ts';
 import { registerStats } from './commands/stats.ts';
@@ -71,10 +76,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerInit(program, getCtx);
   registerBackup(program, getCtx, setCode);
   registerSnapshots(program, getCtx);
+  registerForget(program, getCtx, setCode);
   registerRestore(program, getCtx, setCode);
   registerCat(program, getCtx);
   registerStats(program, getCtx);
   registerCheck(program, getCtx);
+  registerRepair(program, getCtx);
+  registerDrill(program, getCtx, setCode);
+  registerKey(program, getCtx);
+  registerConfig(program, getCtx);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {
@@ -99,6 +109,11 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // A reader that went away (`pybackup ls ... | head`) ends the output, not the process with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT.ok);
+    throw e;
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

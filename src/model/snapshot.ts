@@ -29,6 +29,17 @@ export interface Snapshot {
   excludes?: string[];
   programVersion: string;
   summary?: SnapshotSummary;
+  /** set by `repair snapshots`: the id of the damaged snapshot this one replaces */
+  original?: string;
+  /** set by `repair snapshots`: what the repair left out */
+  repaired?: SnapshotRepair;
+}
+
+/** Paths are absolute in the snapshot's tree; a path ending in "/" is a directory whose contents were lost. */
+export interface SnapshotRepair {
+  removed: string[];
+  /** removed paths beyond those listed */
+  removedMore?: number;
 }
 
 export interface SnapshotWithId extends Snapshot {

@@ -112,6 +112,11 @@ export class Catalog {
     return name;
   }
 
+  hasPack(id: string): boolean {
+    this.#reads.enter();
+    return this.#db.prepare('SELECT 1 AS x FROM packs WHERE id = ?').get(Buffer.from(id, 'hex')) !== undefined;
+  }
+
   indexNames(): Set<string> {
     return new Set((this.#db.prepare('SELECT name FROM indexes').all() as { name: string }[]).map((r) => r.name));
   }

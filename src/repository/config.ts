@@ -12,6 +12,11 @@ export interface RepoConfig {
   readonly compression: number;
   /** target pack size in bytes */
   readonly packSize: number;
+  /**
+   * Append-only mode: clients add data but never delete or rewrite repository files (locks excepted). Absent in
+   * older configs = false.
+   */
+  readonly appendOnly: boolean;
 }
 
 export class RepoFormatError extends PyBackupError {
@@ -49,5 +54,12 @@ export function parseConfig(text: string): RepoConfig {
     },
     compression: num(o.compression, 'compression', 0, 19),
     packSize: num(o.packSize, 'packSize', 1 << 20, 1 << 30),
+    appendOnly: bool(o.appendOnly, 'appendOnly'),
   };
+}
+
+function bool(v: unknown, what: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw new InvalidInputError(`repository config: bad ${what}`);
+  return v;
 }

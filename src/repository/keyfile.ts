@@ -26,7 +26,18 @@ export class WrongPasswordError extends PyBackupError {
 
 const AAD = Buffer.from('pybackup key file v1');
 
-export async function makeKeyFile(password: string, master: MasterKey, kdf?: Partial<Omit<KdfParams, 'salt' | 'algorithm'>>): Promise<KeyFile> {
+/** Who and where the key file says it was made; defaults to this user and host. */
+export interface KeyFileMeta {
+  readonly username?: string | undefined;
+  readonly hostname?: string | undefined;
+}
+
+export async function makeKeyFile(
+  password: string,
+  master: MasterKey,
+  kdf?: Partial<Omit<KdfParams, 'salt' | 'algorithm'>>,
+  meta: KeyFileMeta = {},
+): Promise<KeyFile> {
   const params: KdfParams = { algorithm: 'argon2id', ...DEFAULT_KDF, ...kdf, salt: randomBytes(16).toString('base64') };
   const kek = await deriveKek(password, params);
   const nonce = randomBytes(12);
@@ -42,8 +53,8 @@ export async function makeKeyFile(password: string, master: MasterKey, kdf?: Par
   return {
     version: 1,
     created: new Date().toISOString(),
-    hostname: hostname(),
-    username: user,
+    hostname: meta.hostname ?? hostname(),
+    username: meta.username ?? user,
     kdf: params,
     data: Buffer.concat([nonce, ct, c.getAuthTag()]).toString('base64'),
   };

@@ -2,13 +2,19 @@ import { hostname } from 'node:os';
 import { PyBackupError, errnoCode } from '../errors.ts';
 
 /**
- * Lock files (sealed JSON in locks/). Shared locks (backup, restore, reads) coexist; an exclusive lock (prune,
- * repair) excludes every other lock. A lock is refreshed every REFRESH_MS; it is stale when its process is gone
+ * Lock files (sealed JSON in locks/). Shared locks (backup, restore, reads) coexist; an exclusive lock (repair,
+ * forget, key changes) excludes every other lock; a prune lock (`kind: 'prune'`, `exclusive: false`) excludes
+ * exclusive and other prune locks but coexists with shared ones (docs/design.md §14e). A lock is refreshed every REFRESH_MS; it is stale when its process is gone
  * (same host: checked at once with kill(pid, 0)) or when it was not refreshed for STALE_MS (other hosts).
  */
 export interface LockInfo {
+  /** last refresh */
   time: string;
+  /** when the locking command took its first lock (kept across refreshes; absent in older locks) */
+  started?: string;
   exclusive: boolean;
+  /** 'prune': a prune lock (older clients read it as a shared lock, which is what it is to them) */
+  kind?: 'prune';
   hostname: string;
   username: string;
   pid: number;
@@ -38,6 +44,16 @@ export function isStale(l: LockInfo, now = Date.now()): boolean {
   return false;
 }
 
-export function conflicts(mine: boolean, other: LockInfo): boolean {
-  return mine || other.exclusive;
+export type LockKind = 'shared' | 'exclusive' | 'prune';
+
+export function lockKind(l: LockInfo): LockKind {
+  return l.exclusive ? 'exclusive' : l.kind === 'prune' ? 'prune' : 'shared';
+}
+
+/** Whether a lock of kind `mine` (true = exclusive, false = shared) may not be held beside `other`. */
+export function conflicts(mine: boolean | LockKind, other: LockInfo): boolean {
+  const m: LockKind = mine === true ? 'exclusive' : mine === false ? 'shared' : mine;
+  const o = lockKind(other);
+  if (m === 'exclusive' || o === 'exclusive') return true;
+  return m === 'prune' && o === 'prune';
 }

@@ -1,22 +1,35 @@
 import { hostname, userInfo } from 'node:os';
 import { throwIfAborted } from '../errors.ts';
-import { type LockInfo, LockFailedError, REFRESH_MS, conflicts, isStale } from './lock.ts';
+import { type LockInfo, type LockKind, LockFailedError, REFRESH_MS, conflicts, isStale, lockKind } from './lock.ts';
 import type { Repository } from './repository.ts';
 
 type LockRepo = Pick<Repository, 'backend' | 'loadJson' | 'saveFile'>;
 
 export interface HeldLock {
   release(): Promise<void>;
+  /** whether `name` is one of this lock's files (a refresh briefly leaves two) */
+  owns(name: string): boolean;
 }
 
 /**
  * Takes a lock: writes ours, then checks every other lock; on conflict removes ours and fails (so two racing
  * lockers both back off rather than both proceeding). Stale locks are removed on the way. Refreshes periodically.
  */
-export async function acquireLock(repo: LockRepo, exclusive: boolean, o: { signal?: AbortSignal; username?: string } = {}): Promise<HeldLock> {
+export async function acquireLock(repo: LockRepo, mode: boolean | LockKind, o: { signal?: AbortSignal; username?: string } = {}): Promise<HeldLock> {
   throwIfAborted(o.signal);
-  const info = (): LockInfo => ({ time: new Date().toISOString(), exclusive, hostname: hostname(), username: o.username ?? currentUser(), pid: process.pid });
+  const kind: LockKind = mode === true ? 'exclusive' : mode === false ? 'shared' : mode;
+  const started = new Date().toISOString();
+  const info = (): LockInfo => ({
+    time: new Date().toISOString(),
+    started,
+    exclusive: kind === 'exclusive',
+    ...(kind === 'prune' ? { kind } : {}),
+    hostname: hostname(),
+    username: o.username ?? currentUser(),
+    pid: process.pid,
+  });
   let name = await repo.saveFile('lock', Buffer.from(JSON.stringify(info())));
+  const mine = new Set([name]);
   for await (const f of repo.backend.list('lock')) {
     if (f.name === name) continue;
     let other: LockInfo;
@@ -29,10 +42,10 @@ export async function acquireLock(repo: LockRepo, exclusive: boolean, o: { signa
       await repo.backend.remove({ type: 'lock', name: f.name }).catch(() => {});
       continue;
     }
-    if (conflicts(exclusive, other)) {
+    if (conflicts(kind, other)) {
       await repo.backend.remove({ type: 'lock', name });
-      const kind = other.exclusive ? 'an exclusive' : 'a';
-      throw new LockFailedError(`repository is already locked by ${kind} lock: PID ${other.pid} on ${other.hostname} by ${other.username}, since ${other.time}`);
+      const what = { exclusive: 'an exclusive', prune: 'a prune', shared: 'a' }[lockKind(other)];
+      throw new LockFailedError(`repository is already locked by ${what} lock: PID ${other.pid} on ${other.hostname} by ${other.username}, since ${other.time}`);
     }
   }
   let refreshing = Promise.resolve();
@@ -40,7 +53,9 @@ export async function acquireLock(repo: LockRepo, exclusive: boolean, o: { signa
     refreshing = refreshing.then(async () => {
       const old = name;
       name = await repo.saveFile('lock', Buffer.from(JSON.stringify(info())));
+      mine.add(name);
       await repo.backend.remove({ type: 'lock', name: old });
+      mine.delete(old);
     }).catch(() => {});
   }, REFRESH_MS);
   timer.unref();
@@ -50,6 +65,7 @@ export async function acquireLock(repo: LockRepo, exclusive: boolean, o: { signa
       await refreshing;
       await repo.backend.remove({ type: 'lock', name });
     },
+    owns: (n) => mine.has(n),
   };
 }
 

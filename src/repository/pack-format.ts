@@ -128,6 +128,11 @@ export function parsePackHeader(plain: Buffer, blobArea: number): PackBlob[] {
   return out;
 }
 
+/** Size of a pack's trailer for `count` blobs: the sealed header (flag, magic, entries) and its u32 length. */
+export function packTrailerSize(count: number): number {
+  return SEAL_OVERHEAD + 1 + HEADER_MAGIC.length + count * ENTRY_BYTES + 4;
+}
+
 /** Reads the header of a whole pack held in memory (used by repair/check; normal reads go through the index). */
 export function readPackHeader(pack: Buffer, sealer: Sealer): PackBlob[] {
   if (pack.length < 4) throw new IntegrityError('pack is truncated');

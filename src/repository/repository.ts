@@ -6,12 +6,15 @@ import { type Backend, type FileType, NotFoundError, RepoNotFoundError } from '.
 import { Sealer } from '../crypto/aead.ts';
 import { type MasterKey, newMasterKey } from '../crypto/master-key.ts';
 import { InternalError, IntegrityError, InvalidInputError, PyBackupError, throwIfAborted } from '../errors.ts';
+import { appendOnlyGuard, appendOnlyRefusal } from './append-only.ts';
 import { openBlob } from './blob-codec.ts';
 import { Catalog, type BlobLocation } from './catalog.ts';
 import { REPO_VERSION, type RepoConfig, parseConfig } from './config.ts';
 import { decodeIndex, encodeIndex, type IndexedPack } from './index-format.ts';
-import { type KeyFile, WrongPasswordError, makeKeyFile, openKeyFile, parseKeyFile } from './keyfile.ts';
+import { type KeyFile, type KeyFileMeta, WrongPasswordError, makeKeyFile, openKeyFile, parseKeyFile } from './keyfile.ts';
 import type { FinishedPack } from './pack-format.ts';
+import { loadPackHeader } from './pack-header.ts';
+import { PackJournal } from './pack-journal.ts';
 import type { SpooledPack } from './pack-spool.ts';
 import { decodePayload, encodePayload } from './payload.ts';
 import { sha256Hex } from './ids.ts';
@@ -21,12 +24,15 @@ export interface InitOptions {
   readonly compression?: number;
   readonly packSize?: number;
   readonly kdf?: { memory?: number; passes?: number; parallelism?: number };
+  readonly appendOnly?: boolean;
 }
 
 export interface OpenOptions {
   readonly signal?: AbortSignal;
   /** Where the catalog lives; defaults to the platform cache dir. */
   readonly catalogPath?: string;
+  /** Told about damage found while opening that does not stop the command (a damaged index file is skipped). */
+  readonly onWarning?: (message: string) => void;
 }
 
 /**
@@ -48,12 +54,13 @@ export class Repository {
   readonly catalog: Catalog;
   readonly keyName: string;
   #pending: IndexedPack[] = [];
+  #journal: PackJournal | undefined;
   #pendingBlobs = 0;
   /** Told the names of the packs each index file covered, once the catalog holds their blobs. */
   indexListener: ((packs: readonly string[]) => void) | undefined;
 
   private constructor(backend: Backend, config: RepoConfig, key: MasterKey, keyName: string, catalog: Catalog) {
-    this.backend = backend;
+    this.backend = config.appendOnly ? appendOnlyGuard(backend) : backend;
     this.config = config;
     this.key = key;
     this.keyName = keyName;
@@ -69,14 +76,14 @@ export class Repository {
       chunker: o.chunker ?? { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 },
       compression: o.compression ?? 1,
       packSize: o.packSize ?? 16 * 1024 * 1024,
+      appendOnly: o.appendOnly ?? false,
     };
     await backend.create(o.signal ? { signal: o.signal } : undefined);
     const kf = await makeKeyFile(password, key, o.kdf);
     const kbytes = Buffer.from(JSON.stringify(kf, null, 2));
     const kname = sha256Hex(kbytes);
     await backend.save({ type: 'key', name: kname }, kbytes);
-    const sealer = new Sealer(key.encrypt);
-    await backend.save({ type: 'config', name: '' }, sealer.seal(encodePayload(Buffer.from(JSON.stringify(config)), { level: 0 }), CONFIG_AAD));
+    await backend.save({ type: 'config', name: '' }, sealConfig(new Sealer(key.encrypt), config));
     return new Repository(backend, config, key, kname, new Catalog(config.id, o.catalogPath ? { path: o.catalogPath } : {}));
   }
 
@@ -91,14 +98,22 @@ export class Repository {
     }
     const { key, name } = await unlock(backend, password, o.signal);
     const sealer = new Sealer(key.encrypt);
-    const config = parseConfig(decodePayload(sealer.open(configBox, CONFIG_AAD)).toString('utf8'));
+    let configText: string;
+    try {
+      configText = decodePayload(sealer.open(configBox, CONFIG_AAD)).toString('utf8');
+    } catch (e) {
+      if (!(e instanceof IntegrityError)) throw e;
+      // The key opened, so the config itself is damaged: nothing can be read without it.
+      throw new IntegrityError(`the repository config at ${backend.location} is damaged (${e.message}); restore it from a copy of the repository`, { cause: e });
+    }
+    const config = parseConfig(configText);
     const repo = new Repository(backend, config, key, name, new Catalog(config.id, o.catalogPath ? { path: o.catalogPath } : {}));
-    await repo.syncCatalog(o.signal);
+    await repo.syncCatalog(o.signal, o.onWarning);
     return repo;
   }
 
   /** Brings the catalog's blob index up to date with the repository's index files. */
-  async syncCatalog(signal?: AbortSignal): Promise<void> {
+  async syncCatalog(signal?: AbortSignal, onWarning?: (message: string) => void): Promise<void> {
     const known = this.catalog.indexNames();
     const present = new Set<string>();
     for await (const f of this.backend.list('index', signal ? { signal } : undefined)) present.add(f.name);
@@ -109,8 +124,16 @@ export class Repository {
     for (const name of present) {
       if (known.has(name)) continue;
       throwIfAborted(signal);
-      const plain = await this.loadFile('index', name, signal);
-      this.catalog.addIndex(name, decodeIndex(plain));
+      let packs: IndexedPack[];
+      try {
+        packs = [...decodeIndex(await this.loadFile('index', name, signal))];
+      } catch (e) {
+        if (!(e instanceof IntegrityError || e instanceof InvalidInputError)) throw e;
+        // Skipped, not fatal: its blobs look absent (a backup stores them again; a restore names what it lacks).
+        onWarning?.(`index file ${name} is damaged and was skipped (${e.message}); run \`pybackup check\` and \`pybackup repair index\``);
+        continue;
+      }
+      this.catalog.addIndex(name, packs);
     }
   }
 
@@ -158,6 +181,7 @@ export class Repository {
   /** Stores a finished pack (in memory or spooled to a file), then queues its entries for the next index file. */
   async savePack(p: FinishedPack | SpooledPack, signal?: AbortSignal): Promise<void> {
     const o = signal ? { signal } : undefined;
+    this.#journalOpen().note(p.id);
     if ('path' in p) {
       try {
         await this.backend.save({ type: 'pack', name: p.id }, { path: p.path, size: p.size }, o);
@@ -180,7 +204,46 @@ export class Repository {
     this.#pendingBlobs = 0;
     const name = await this.saveFile('index', encodeIndex(packs), signal);
     this.catalog.addIndex(name, packs);
-    this.indexListener?.(packs.map((p) => p.id));
+    const ids = packs.map((p) => p.id);
+    this.#journal?.done(ids);
+    this.indexListener?.(ids);
+  }
+
+  #journalOpen(): PackJournal {
+    return (this.#journal ??= new PackJournal(this.catalog.path));
+  }
+
+  /**
+   * Indexes the packs that an interrupted writer on this machine stored but never named in an index file (see
+   * PackJournal), so a backup after a crash reuses them. Packs that vanished or whose header does not authenticate
+   * are dropped from the journal (they stay unindexed waste for prune). Call before writing.
+   */
+  async adoptOrphanPacks(signal?: AbortSignal): Promise<{ packs: number; blobs: number }> {
+    const journal = this.#journalOpen();
+    const dropped: string[] = [];
+    let packs = 0;
+    let blobs = 0;
+    for (const e of journal.claimOrphans()) {
+      throwIfAborted(signal);
+      if (this.catalog.hasPack(e.pack)) {
+        dropped.push(e.pack);
+        continue;
+      }
+      try {
+        const { size } = await this.backend.stat({ type: 'pack', name: e.pack }, signal ? { signal } : undefined);
+        const header = await loadPackHeader(this.backend, this.sealer, e.pack, size, signal);
+        this.#pending.push({ id: e.pack, blobs: header });
+        this.#pendingBlobs += header.length;
+        packs++;
+        blobs += header.length;
+      } catch (err) {
+        if (!(err instanceof NotFoundError || err instanceof IntegrityError)) throw err;
+        dropped.push(e.pack);
+      }
+    }
+    journal.done(dropped);
+    await this.flushIndex(signal);
+    return { packs, blobs };
   }
 
   get pendingPacks(): number {
@@ -189,13 +252,30 @@ export class Repository {
 
   async close(): Promise<void> {
     if (this.#pending.length > 0) throw new InternalError('repository closed with unindexed packs');
+    this.#journal?.close();
     this.catalog.close();
     await this.backend.close();
   }
 
-  /** Adds a key file for another password. */
-  async addKey(password: string, kdf?: InitOptions['kdf']): Promise<string> {
-    const kf = await makeKeyFile(password, this.key, kdf);
+  /** Refuses (AppendOnlyError) when the repository is append-only; `what` names the refused operation. */
+  assertMayDelete(what: string): void {
+    if (this.config.appendOnly) throw appendOnlyRefusal(what);
+  }
+
+  /**
+   * Replaces the config file (an atomic replace: the backend writes a temp file and renames it over). Only
+   * settings that do not change how existing data is read may change. Returns the new config; this object keeps
+   * the old one, so callers close the repository afterwards.
+   */
+  async updateConfig(change: Partial<Pick<RepoConfig, 'appendOnly' | 'compression'>>, signal?: AbortSignal): Promise<RepoConfig> {
+    const next: RepoConfig = { ...this.config, ...change };
+    await this.backend.save({ type: 'config', name: '' }, sealConfig(this.sealer, next), signal ? { signal } : undefined);
+    return next;
+  }
+
+  /** Adds a key file for another password; `meta` overrides the username/hostname recorded in it. */
+  async addKey(password: string, kdf?: InitOptions['kdf'], meta?: KeyFileMeta): Promise<string> {
+    const kf = await makeKeyFile(password, this.key, kdf, meta);
     const bytes = Buffer.from(JSON.stringify(kf, null, 2));
     const name = sha256Hex(bytes);
     await this.backend.save({ type: 'key', name }, bytes);
@@ -219,9 +299,15 @@ export class Repository {
 }
 
 const CONFIG_AAD = Buffer.from('pybackup config');
+function sealConfig(sealer: Sealer, config: RepoConfig): Buffer {
+  return sealer.seal(encodePayload(Buffer.from(JSON.stringify(config)), { level: 0 }), CONFIG_AAD);
+}
 function aadFor(type: FileType): Buffer {
   return type === 'config' ? CONFIG_AAD : Buffer.from(`pybackup ${type}`);
 }
+
+/** Opening tries at most this many key files (a hostile repository could hold millions); `key add` stops there. */
+export const MAX_KEY_FILES = 64;
 
 /** Tries every key file (newest first would be a nicety; restic tries all). */
 async function unlock(backend: Backend, password: string, signal?: AbortSignal): Promise<{ key: MasterKey; name: string }> {
@@ -229,7 +315,7 @@ async function unlock(backend: Backend, password: string, signal?: AbortSignal):
   for await (const f of backend.list('key', signal ? { signal } : undefined)) names.push(f.name);
   if (names.length === 0) throw new RepoNotFoundError(`repository at ${backend.location} has no keys`);
   let lastError: unknown;
-  for (const name of names.slice(0, 64)) {
+  for (const name of names.slice(0, MAX_KEY_FILES)) {
     throwIfAborted(signal);
     let kf: KeyFile;
     try {

@@ -199,7 +199,10 @@ export class Restorer {
     // Subtrees load ahead (bounded), so the walk does not wait for one read at a time.
     // The next few subtrees load ahead (a sliding window, so a directory of many subdirectories is not held in
     // memory at once), and the walk does not wait for one read at a time.
-    const subtrees = tree.nodes.filter((n) => n.type === 'dir' && typeof n.subtree === 'string').map((n) => n.subtree as string);
+    // (excluded directories are never walked, so their subtrees are not read ahead either)
+    const subtrees = tree.nodes
+      .filter((n) => n.type === 'dir' && typeof n.subtree === 'string' && !this.#o.filter.excluded(`${snapPath}/${n.name}`))
+      .map((n) => n.subtree as string);
     const ahead = new Map<string, Promise<Tree>>();
     let next = 0;
     const fill = (): void => {

@@ -6,40 +6,17 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { indexDump, locate, nodeOf, packPath } from './repo-inspect.ts';
 import { type CliResult, Sandbox, assertExit, assertNoStackTrace, describe, writeRandomFile, flipByte } from './helpers.ts';
 
-interface IndexDump {
-  packs: { id: string; blobs: { id: string; type: string; offset: number; length: number }[] }[];
-}
-
-async function indexDump(sb: Sandbox, name: string): Promise<IndexDump> {
-  const r = await sb.cli(['cat', 'index', name]);
-  assertExit(r, 0, 'cat index');
-  return JSON.parse(r.stdout) as IndexDump;
-}
-
-/** Pack and offset of a blob, through `cat index` over every index file. */
-async function locate(sb: Sandbox, blob: string): Promise<{ pack: string; offset: number; length: number }> {
-  for (const name of readdirSync(join(sb.repo, 'index'))) {
-    for (const p of (await indexDump(sb, name)).packs) {
-      const b = p.blobs.find((x) => x.id === blob);
-      if (b) return { pack: p.id, offset: b.offset, length: b.length };
-    }
-  }
-  throw new Error(`blob ${blob} not in any index`);
+function packFile(sb: Sandbox, pack: string): string {
+  return packPath(sb.repo, pack);
 }
 
 async function contentOf(sb: Sandbox, ref: string, name: string): Promise<string> {
-  const r = await sb.cli(['cat', 'tree', ref]);
-  assertExit(r, 0, `cat tree ${ref}`);
-  const node = (JSON.parse(r.stdout) as { nodes: { name: string; content?: string[] }[] }).nodes.find((n) => n.name === name);
-  const blob = node?.content?.[0];
+  const blob = (await nodeOf(sb, ref, name)).content?.[0];
   assert.ok(blob, `${name} has content`);
   return blob;
-}
-
-function packFile(sb: Sandbox, pack: string): string {
-  return join(sb.repo, 'data', pack.slice(0, 2), pack);
 }
 
 

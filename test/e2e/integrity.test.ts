@@ -3,34 +3,11 @@
  * and everything else is still restored. A missing pack is reported the same way.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Sandbox, assertExit, assertNoStackTrace, describe, jsonLines, sha256File, writeRandomFile, flipByte } from './helpers.ts';
-
-interface IndexDump {
-  packs: { id: string; blobs: { id: string; type: string; offset: number; length: number }[] }[];
-}
-
-/** Finds pack and offset of a blob through `cat index` (every index file). */
-async function locate(sb: Sandbox, blob: string): Promise<{ pack: string; offset: number; length: number }> {
-  for (const name of readdirSync(join(sb.repo, 'index'))) {
-    const r = await sb.cli(['cat', 'index', name]);
-    assertExit(r, 0, 'cat index');
-    for (const p of (JSON.parse(r.stdout) as IndexDump).packs) {
-      const b = p.blobs.find((x) => x.id === blob);
-      if (b) return { pack: p.id, offset: b.offset, length: b.length };
-    }
-  }
-  throw new Error(`blob ${blob} not in any index`);
-}
-
-
-async function treeOf(sb: Sandbox, ref: string): Promise<{ name: string; type: string; content?: string[]; subtree?: string }[]> {
-  const r = await sb.cli(['cat', 'tree', ref]);
-  assertExit(r, 0, `cat tree ${ref}`);
-  return (JSON.parse(r.stdout) as { nodes: { name: string; type: string; content?: string[]; subtree?: string }[] }).nodes;
-}
+import { locate, treeOf } from './repo-inspect.ts';
+import { Sandbox, assertNoStackTrace, describe, jsonLines, sha256File, writeRandomFile, flipByte } from './helpers.ts';
 
 test('a flipped byte in a data pack fails the restore of that file only', async (t) => {
   const sb = await Sandbox.create(t);

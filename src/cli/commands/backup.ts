@@ -106,6 +106,10 @@ export function registerBackup(program: Command, ctx: () => Context, setCode: (c
         const parent = f.parent
           ? resolveSnapshot(all, f.parent)
           : [...all].reverse().find((s) => s.hostname === hostname && [...s.paths].sort().join('\0') === snapPaths.join('\0'));
+        if (!f.dryRun) {
+          const adopted = await repo.adoptOrphanPacks(c.signal);
+          if (adopted.packs > 0 && !c.out.json) c.out.info(`reusing ${adopted.packs} packs (${adopted.blobs} blobs) stored by an interrupted backup`);
+        }
         const render = makeRenderer(c);
         const common = {
           hostname,

@@ -12,6 +12,7 @@ interface InitFlags {
   compression?: string;
   packSize?: string;
   kdfMemory?: string;
+  appendOnly?: boolean;
 }
 
 export function registerInit(program: Command, ctx: () => Context): void {
@@ -24,6 +25,7 @@ export function registerInit(program: Command, ctx: () => Context): void {
     .option('--compression <level>', 'zstd level 0-19, 0 = off (default 1: fast; 3 saves ~1-2 % more)')
     .option('--pack-size <size>', 'target pack file size (default 16M)')
     .option('--kdf-memory <KiB>', 'Argon2id memory in KiB (default 65536)')
+    .option('--append-only', 'clients may add snapshots but never delete or rewrite data (change with `config`)')
     .action(async (f: InitFlags) => {
       const c = ctx();
       const chunker = {
@@ -48,6 +50,7 @@ export function registerInit(program: Command, ctx: () => Context): void {
         chunker,
         compression,
         packSize,
+        appendOnly: !!f.appendOnly,
         ...(memory ? { kdf: { memory } } : {}),
       });
       await repo.close();
