@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
+import { TEST_TOOLS, ensureSystemTools } from './system-packages.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const bin = join(root, 'node_modules', '.bin');
@@ -22,6 +23,14 @@ const steps: { name: string; cmd: string; args: string[] }[] = [
 ];
 
 const env = { ...process.env, PATH: `${dirname(node)}:${bin}:${process.env.PATH ?? ''}` };
+if (only.length === 0 || only.includes('tests')) {
+  // The tests start real components (sshd, rclone, FUSE, Chromium): install what this machine lacks.
+  const missing = ensureSystemTools(TEST_TOOLS, (s) => console.log(s));
+  if (missing.length > 0) {
+    console.error(`cannot run the tests: missing ${missing.map((t) => `${t.command} (apt package ${t.aptPackage})`).join(', ')}`);
+    process.exit(1);
+  }
+}
 for (const s of steps) {
   if (only.length && !only.includes(s.name)) continue;
   console.log(`\n=== ${s.name} ===`);
