@@ -18,6 +18,8 @@ import { type CommandSpec, killActive, runCapture, runMeasured } from './measure
 import { type BenchResults, type StepName, type StepResult, STEP_LABELS, failureText, renderMarkdown } from './report.ts';
 import { type Tool, type ToolName, TOOL_NAMES, isToolName, makeTools, toolPaths } from './tools.ts';
 import { type TreeDigest, diffDigests, digestTree } from './treehash.ts';
+import { renderSftpMarkdown, runSftpBench, runSftpOnly, sftpToolsOf } from './sftp.ts';
+import { renderRestMarkdown, restToolsOf, runRestBench, runRestOnly } from './rest.ts';
 
 const BENCH_DIR = import.meta.dirname;
 const PROJECT_ROOT = resolve(BENCH_DIR, '..');
@@ -33,6 +35,12 @@ const USAGE = `usage: npm run bench -- [options]   (or: node bench/run.ts [optio
                     corpus made by this script (it is edited and restored during rounds)
   --tools LIST      comma-separated subset of ${TOOL_NAMES.join(',')} (default: all)
   --timeout SEC     per-command time limit (default 3600; 600 with --quick)
+  --sftp            then back up to / restore from an SFTP repository on a local sshd
+                    (PyBackup and restic; see bench/sftp.ts)
+  --sftp-only       run only that SFTP step (same as node bench/sftp.ts)
+  --rest            then back up to / restore from a REST repository (rclone serve restic
+                    on 127.0.0.1; PyBackup and restic; see bench/rest.ts)
+  --rest-only       run only that REST step (same as node bench/rest.ts)
   -h, --help        this help`;
 
 interface Options {
@@ -41,6 +49,10 @@ interface Options {
   corpusDir: string;
   tools: ToolName[];
   timeoutSec: number;
+  sftp: boolean;
+  sftpOnly: boolean;
+  rest: boolean;
+  restOnly: boolean;
 }
 
 function posInt(s: string | undefined, name: string, dflt: number): number {
@@ -59,6 +71,10 @@ function parseOptions(argv: string[]): Options {
       corpus: { type: 'string' },
       tools: { type: 'string' },
       timeout: { type: 'string' },
+      sftp: { type: 'boolean', default: false },
+      'sftp-only': { type: 'boolean', default: false },
+      rest: { type: 'boolean', default: false },
+      'rest-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -82,6 +98,10 @@ function parseOptions(argv: string[]): Options {
     corpusDir: resolve(values.corpus ?? join(WORK_DIR, quick ? 'corpus-quick' : 'corpus')),
     tools,
     timeoutSec: posInt(values.timeout, 'timeout', quick ? 600 : 3600),
+    sftp: values.sftp,
+    sftpOnly: values['sftp-only'],
+    rest: values.rest,
+    restOnly: values['rest-only'],
   };
 }
 
@@ -143,6 +163,8 @@ interface ToolState {
 
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
+  if (opts.restOnly) return await runRestOnly({ quick: opts.quick, rounds: opts.rounds, tools: restToolsOf(opts.tools), timeoutSec: opts.timeoutSec, corpusDir: opts.corpusDir });
+  if (opts.sftpOnly) return await runSftpOnly({ quick: opts.quick, rounds: opts.rounds, tools: sftpToolsOf(opts.tools), timeoutSec: opts.timeoutSec, corpusDir: opts.corpusDir });
   const startedAt = new Date();
   const runStamp = `${stamp(startedAt)}${opts.quick ? '-quick' : ''}`;
   const logDir = join(WORK_DIR, 'logs', runStamp);
@@ -315,10 +337,19 @@ async function main(): Promise<number> {
     for (const dir of verified) await removeTree(dir);
   }
 
+  const sftp = opts.sftp
+    ? await runSftpBench({ corpus, projectRoot: PROJECT_ROOT, workDir: WORK_DIR, logDir, rounds: opts.rounds, tools: sftpToolsOf(usable.map((t) => t.name)), timeoutMs, log })
+    : undefined;
+  if (sftp) results.problems.push(...sftp.problems);
+  const rest = opts.rest
+    ? await runRestBench({ corpus, projectRoot: PROJECT_ROOT, workDir: WORK_DIR, logDir, rounds: opts.rounds, tools: restToolsOf(usable.map((t) => t.name)), timeoutMs, log })
+    : undefined;
+  if (rest) results.problems.push(...rest.problems);
   results.finishedAt = new Date().toISOString();
   results.machine.loadAvgEnd = loadavg()[0] ?? null;
-  const md = renderMarkdown(results);
-  const json = `${JSON.stringify(results, null, 2)}\n`;
+  const sections = [renderMarkdown(results), ...(sftp ? [renderSftpMarkdown(sftp, corpus.manifest.total.bytes)] : []), ...(rest ? [renderRestMarkdown(rest, corpus.manifest.total.bytes)] : [])];
+  const md = sections.join('\n\n');
+  const json = `${JSON.stringify({ ...results, ...(sftp ? { sftp } : {}), ...(rest ? { rest } : {}) }, null, 2)}\n`;
   await writeFile(join(RESULTS_DIR, `${runStamp}.md`), `${md}\n`);
   await writeFile(join(RESULTS_DIR, `${runStamp}.json`), json);
   await writeFile(join(RESULTS_DIR, 'latest.md'), `${md}\n`);

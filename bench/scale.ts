@@ -3,10 +3,12 @@
  *
  *   node bench/scale.ts files  [--files N] [--rounds R] [--tools pybackup,restic,borg] [--million] [--timeout SEC]
  *   node bench/scale.ts memory [--chunks 10k,100k,1M,10M] [--rounds R] [--lookups N] [--timeout SEC]
+ *   node bench/scale.ts browse [--files N] [--snapshots S] [--rounds R] [--timeout SEC]
  */
 import { parseArgs } from 'node:util';
 import { killActive } from './measure.ts';
 import { log, parseCount, parseTools } from './scale/common.ts';
+import { runBrowse } from './scale/browse.ts';
 import { runFiles } from './scale/files.ts';
 import { runMemory } from './scale/memory.ts';
 import { FILES_FULL, MILLION } from './scale/report.ts';
@@ -26,6 +28,12 @@ memory: backup memory against repository size (synthetic repositories of K chunk
   --lookups N       present and absent ids timed by the lookup probe (default 100k)
   --timeout SEC     per-command time limit (default 7200)
 
+browse: ls -l (recursive) of a snapshot of N files and find across S snapshots, PyBackup vs restic
+  --files N         files in the generated tree (default 100k)
+  --snapshots S     snapshots of it in each repository (default 20)
+  --rounds R        rounds (default 3)
+  --timeout SEC     per-command time limit (default 7200)
+
   -h, --help        this help`;
 
 function posInt(s: string | undefined, name: string, dflt: number): number {
@@ -41,6 +49,7 @@ async function main(): Promise<number> {
       tools: { type: 'string' },
       chunks: { type: 'string' },
       lookups: { type: 'string' },
+      snapshots: { type: 'string' },
       rounds: { type: 'string' },
       timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -56,6 +65,7 @@ async function main(): Promise<number> {
   if (positionals.length > 1) throw new Error(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
   const rounds = posInt(values.rounds, 'rounds', 3);
   const timeoutSec = posInt(values.timeout, 'timeout', 7200);
+  if (values.snapshots !== undefined && mode !== 'browse') throw new Error('--snapshots belongs to the browse scenario');
   if (mode === 'files') {
     if (values.chunks !== undefined || values.lookups !== undefined) throw new Error('--chunks and --lookups belong to the memory scenario');
     if (values.million && (values.files !== undefined || values.tools !== undefined)) throw new Error('--million sets --files and --tools itself');
@@ -68,7 +78,11 @@ async function main(): Promise<number> {
     const chunks = (values.chunks ?? '10k,100k,1M,10M').split(',').map((c) => parseCount(c, '--chunks'));
     return await runMemory({ chunks: [...new Set(chunks)].toSorted((a, b) => a - b), rounds, lookups: posInt(values.lookups, 'lookups', 100_000), timeoutSec });
   }
-  throw new Error(`unknown scenario "${mode}" (files or memory; see --help)`);
+  if (mode === 'browse') {
+    if (values.chunks !== undefined || values.lookups !== undefined || values.tools !== undefined || values.million) throw new Error('--chunks, --lookups, --tools and --million do not apply to the browse scenario');
+    return await runBrowse({ files: posInt(values.files, 'files', 100_000), snapshots: posInt(values.snapshots, 'snapshots', 20), rounds, timeoutSec });
+  }
+  throw new Error(`unknown scenario "${mode}" (files, memory or browse; see --help)`);
 }
 
 process.once('SIGINT', () => {

@@ -1,7 +1,7 @@
 /**
  * The dependency rule: layers point one way. A module may import its own layer or a lower one, never a higher one.
  * Ranks (low to high): errors < backend, platform < crypto, chunker, model < repository < operations
- * (archiver, restorer, checker, prune, repair, browse) < app < cli, web. Run as part of `npm test`.
+ * (archiver, restorer, checker, prune, repair, browse) < app, scheduler < cli, web. Run as part of `npm test`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -22,6 +22,7 @@ const RANK: Record<string, number> = {
   repair: 4,
   browse: 4,
   app: 5,
+  scheduler: 5,
   cli: 6,
   web: 6,
 };

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'UNSAFE_PATH'
   | 'ABORTED'
   | 'APPEND_ONLY'
+  | 'HOOK_FAILED'
   | 'IO';
 
 export class PyBackupError extends Error {

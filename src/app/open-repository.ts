@@ -5,6 +5,12 @@ import { type RetryOptions, withRetry } from '../backend/retry.ts';
 import { UsageError } from '../errors.ts';
 import { type InitOptions, type OpenOptions, Repository } from '../repository/repository.ts';
 import { parseTestFaults } from './test-faults.ts';
+import { remoteBackendFor, timeoutUnderLimits, withLimits } from './remote-backends.ts';
+import type { RateLimits } from '../backend/rate-limit.ts';
+import { S3Backend } from '../backend/s3/s3-backend.ts';
+import { remoteBackendOptions, s3BackendOptions, sftpBackendOptions } from './backend-options.ts';
+import { sftpConfigFrom } from '../backend/sftp/config.ts';
+import { SftpBackend } from '../backend/sftp/sftp-backend.ts';
 
 /**
  * Retry for a local directory: only errors that can pass (EIO, EBUSY, EAGAIN, ESTALE and the network errors of a
@@ -18,18 +24,31 @@ const LOCAL_RETRY: RetryOptions = { attempts: 5, baseMs: 100, capMs: 2000 };
  * Plain paths and `local:PATH` are local directories. `env.PYBACKUP_TEST_FAULTS` (a test hook, see test-faults.ts)
  * puts a fault injector between the retry wrapper and the backend.
  */
-export function backendFor(location: string, env: NodeJS.ProcessEnv = process.env, onRetry?: RetryOptions['onRetry']): Backend {
-  const base = baseBackendFor(location);
+export function backendFor(location: string, env: NodeJS.ProcessEnv = process.env, onRetry?: RetryOptions['onRetry'], limits?: RateLimits): Backend {
+  // --limit-upload/--limit-download sit inside the retry wrapper: retried bytes count, and the timeout grows with them
+  const base = withLimits(baseBackendFor(location), limits);
   const test = parseTestFaults(env.PYBACKUP_TEST_FAULTS);
   const notify: RetryOptions = onRetry ? { onRetry } : {};
-  if (!test) return withRetry({ ...LOCAL_RETRY, ...notify })(base);
-  const retry: RetryOptions = { ...LOCAL_RETRY, ...notify, attempts: 10, timeoutMs: test.timeoutMs, ...(test.baseMs !== undefined ? { baseMs: test.baseMs } : {}) };
+  // Remote backends (no local spool dir) get more patient retries and a per-call timeout.
+  const policy = base.spoolDir === undefined ? { ...REMOTE_RETRY, timeoutMs: timeoutUnderLimits(REMOTE_RETRY.timeoutMs ?? 0, limits) } : LOCAL_RETRY;
+  if (!test) return withRetry({ ...policy, ...notify })(base);
+  const retry: RetryOptions = { ...policy, ...notify, attempts: 10, timeoutMs: test.timeoutMs, ...(test.baseMs !== undefined ? { baseMs: test.baseMs } : {}) };
   return withRetry(retry)(withFaults(test.faults)(base));
 }
+
+/**
+ * Retry for network backends: 10 attempts with backoff up to 30 s (up to about 2 minutes of trying), and a call that has
+ * not settled in 15 minutes is abandoned and retried (the backends also drop a connection idle for 60 s).
+ */
+const REMOTE_RETRY: RetryOptions = { attempts: 10, baseMs: 500, capMs: 30_000, timeoutMs: 15 * 60_000 };
 
 function baseBackendFor(location: string): Backend {
   if (!location) throw new UsageError('no repository given: use -r/--repo or set PYBACKUP_REPOSITORY');
   if (location.startsWith('local:')) return new LocalBackend(location.slice('local:'.length));
+  const remote = remoteBackendFor(location, process.env, remoteBackendOptions()); // rest: and rclone:
+  if (remote) return remote;
+  if (location.startsWith('s3:')) return new S3Backend(location, s3BackendOptions());
+  if (location.startsWith('sftp:')) return new SftpBackend(sftpConfigFrom(location, process.env, sftpBackendOptions()));
   const scheme = /^([a-z0-9]+):/.exec(location)?.[1];
   if (scheme && ['sftp', 'rest', 'rclone', 's3', 'b2', 'azure', 'gs', 'swift'].includes(scheme)) {
     throw new UsageError(`repository type "${scheme}:" is not supported yet; use a local directory`);
@@ -40,10 +59,10 @@ function baseBackendFor(location: string): Backend {
 export async function openRepository(
   location: string,
   password: string,
-  o: Pick<OpenOptions, 'signal' | 'onWarning'> & { onRetry?: RetryOptions['onRetry'] } = {},
+  o: Pick<OpenOptions, 'signal' | 'onWarning'> & { onRetry?: RetryOptions['onRetry']; limits?: RateLimits } = {},
 ): Promise<Repository> {
-  const { onRetry, ...open } = o;
-  return await Repository.open(backendFor(location, process.env, onRetry), password, open);
+  const { onRetry, limits, ...open } = o;
+  return await Repository.open(backendFor(location, process.env, onRetry, limits), password, open);
 }
 
 export async function initRepository(location: string, password: string, o: InitOptions = {}): Promise<Repository> {

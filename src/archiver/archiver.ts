@@ -12,6 +12,8 @@ import { estimate } from './estimator.ts';
 import type { BackupEvent } from './events.ts';
 import type { DirRules, ExcludeMatcher } from './excludes.ts';
 import { addXattrs, nodeFromStat } from './node-from-stat.ts';
+import { type OnlyChanged, PartialWalk } from './partial-walk.ts';
+import type { PathMap } from './path-map.ts';
 import { type SnapshotMeta, composeSnapshot } from './snapshot-meta.ts';
 import { type PendingNode, RootBuilder, settle } from './root-builder.ts';
 import { cleanSpool, removeSpool, spoolPrefix } from '../repository/pack-spool.ts';
@@ -30,6 +32,14 @@ export interface BackupOptions extends SnapshotMeta {
   readonly workers?: number;
   /** count files and bytes beside the backup so progress has totals (costs a second walk) */
   readonly estimate?: boolean;
+  /** `paths` are recorded paths; this says where to read them (--as-path, snapshot mounts; see path-map.ts) */
+  readonly pathMap?: PathMap;
+  /** zstd level for this backup's new blobs (default: the repository's setting) */
+  readonly compression?: number;
+  /** walk only the changed directories; the others keep the parent's subtrees (partial-walk.ts; `pybackup watch`) */
+  readonly onlyChanged?: OnlyChanged;
+  /** save no snapshot when the root tree equals the parent's (restic's --skip-if-unchanged) */
+  readonly skipIfUnchanged?: boolean;
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: BackupEvent) => void;
 }
@@ -39,7 +49,7 @@ const BATCH_BYTES = 4 << 20;
 const MAX_LOAD = 96 << 20;
 const MAX_FILES_IN_FLIGHT = 512;
 
-type ArchRepo = Pick<Repository, 'config' | 'key' | 'sealer' | 'catalog' | 'savePack' | 'flushIndex' | 'saveFile' | 'backend' | 'spoolDir' | 'indexListener'>;
+type ArchRepo = Pick<Repository, 'config' | 'key' | 'sealer' | 'catalog' | 'savePack' | 'flushIndex' | 'saveFile' | 'backend' | 'spoolDir' | 'indexListener' | 'loadBlob'>;
 
 /** Backs up directory trees into a new snapshot (write order: packs -> index -> snapshot). */
 export class Archiver {
@@ -61,6 +71,7 @@ export class Archiver {
   readonly #noFilesCache: boolean;
   /** the exclude rules, when any rule is active */
   readonly #excludes: ExcludeMatcher | undefined;
+  readonly #partial: PartialWalk | undefined;
   readonly #stats = {
     filesNew: 0, filesChanged: 0, filesUnmodified: 0, dirsNew: 0, dirsChanged: 0, dirsUnmodified: 0,
     totalFilesProcessed: 0, totalBytesProcessed: 0, dataAdded: 0, errors: 0, dirsDone: 0,
@@ -69,11 +80,12 @@ export class Archiver {
   constructor(repo: ArchRepo, o: BackupOptions) {
     this.#repo = repo;
     this.#o = o;
-    this.#saver = new BlobSaver(repo, { dryRun: !!o.dryRun, signal: o.signal });
+    this.#saver = new BlobSaver(repo, { dryRun: !!o.dryRun, signal: o.signal, compression: o.compression });
     this.#spoolDir = repo.spoolDir;
     cleanSpool(this.#spoolDir);
     this.#noFilesCache = !repo.catalog.hasAnyFile();
     this.#excludes = o.excludes && !o.excludes.empty ? o.excludes : undefined;
+    this.#partial = o.onlyChanged ? new PartialWalk(repo, o.onlyChanged, o.signal) : undefined;
     const n = o.workers ?? Math.max(1, Math.min(availableParallelism(), 8));
     this.#pool = new WorkerPool(
       n,
@@ -82,7 +94,7 @@ export class Archiver {
         idKey: repo.key.id,
         chunkerKey: repo.key.chunker,
         chunker: repo.config.chunker,
-        compression: repo.config.compression,
+        compression: o.compression ?? repo.config.compression,
         packSize: repo.config.packSize,
         catalogPath: repo.catalog.path,
         catalogEmpty: !repo.catalog.hasAnyBlob(),
@@ -111,14 +123,17 @@ export class Archiver {
     const timer = setInterval(() => this.#progress(), 250);
     const estimating = new AbortController();
     if (o.estimate) {
-      void estimate(o.paths, o.excludes, { signal: estimating.signal, onTotals: (files, bytes, done) => (this.#totals = { files, bytes, done }) }).catch(() => {});
+      void estimate(o.paths, o.excludes, { signal: estimating.signal, pathMap: o.pathMap, onTotals: (files, bytes, done) => (this.#totals = { files, bytes, done }) }).catch(() => {});
     }
     this.#repo.indexListener = (packs) => this.#pool.indexed(packs);
     try {
       const m = this.#excludes;
       // A source itself can be excluded (restic: `backup /home/ann/src --exclude src` saves nothing of it).
-      const root = new RootBuilder(async (p, st, name) =>
-        m?.isExcluded(m.rootRules(), p, name, st.isDirectory(), Number(st.size)) ? undefined : await this.#scan(p, st, name),
+      const map = o.pathMap && !o.pathMap.empty ? o.pathMap : undefined;
+      const root = new RootBuilder(
+        async (p, st, name) =>
+          m?.isExcluded(m.rootRules(), p, name, st.isDirectory(), Number(st.size)) ? undefined : await this.#scan(p, st, name, undefined, undefined, map?.realBytes(p)),
+        map,
       );
       for (const p of o.paths) root.add(p);
       const rootId = await root.build((nodes) => this.#saveTree(nodes), (path, e) => this.#warn(path, e, 'unreadable'));
@@ -148,7 +163,7 @@ export class Archiver {
         },
         o.excludeList,
       );
-      const id = o.dryRun ? undefined : await saveSnapshot(this.#repo, snapshot, o.signal);
+      const id = o.dryRun || (o.skipIfUnchanged && o.parent?.tree === rootId) ? undefined : await saveSnapshot(this.#repo, snapshot, o.signal);
       if (!o.dryRun) this.#repo.catalog.flushFiles();
       o.onEvent?.({ type: 'summary', ...snapshot.summary!, ...(id ? { snapshotId: id } : {}), dryRun: !!o.dryRun, errors: this.#stats.errors });
       return { snapshot, id, errors: this.#stats.errors };
@@ -190,18 +205,21 @@ export class Archiver {
     return r.id;
   }
 
-  /** Turns one filesystem entry into a pending node (directories recurse). Returns undefined when excluded. */
-  async #scan(path: Buffer, st: BigIntStats, name: Buffer, rules?: DirRules, rootDev?: bigint): Promise<PendingNode | undefined> {
+  /**
+   * Turns one filesystem entry into a pending node (directories recurse). Returns undefined when excluded.
+   * `path` is the recorded path (tree, excludes, files cache); `fsPath` is where it is read, when that differs.
+   */
+  async #scan(path: Buffer, st: BigIntStats, name: Buffer, rules?: DirRules, rootDev?: bigint, fsPath: Buffer = path): Promise<PendingNode | undefined> {
     const o = this.#o;
     let node: Node;
     try {
       // A regular file's xattrs come from the files cache when its ctime (which xattr changes bump) is unchanged.
-      node = nodeFromStat(name, path, st, { xattrs: (o.xattrs ?? true) && !st.isFile() });
+      node = nodeFromStat(name, fsPath, st, { xattrs: (o.xattrs ?? true) && !st.isFile() });
     } catch (e) {
       this.#warn(path, e, errnoCode(e) === 'ENOENT' ? 'vanished' : 'unreadable');
       return undefined;
     }
-    if (node.type === 'file') return this.#fileNode(node, path, st);
+    if (node.type === 'file') return this.#fileNode(node, path, st, fsPath);
     if (node.type !== 'dir') {
       this.#stats.totalFilesProcessed++;
       return node;
@@ -211,31 +229,38 @@ export class Archiver {
       node.subtree = await this.#saveTree([]);
       return node;
     }
+    const reused = await this.#partial?.reuse(path, node);
+    if (reused !== undefined) {
+      node.subtree = reused;
+      this.#stats.dirsUnmodified++;
+      return node;
+    }
     let names: Buffer[];
     try {
-      names = readdirSync(path, { encoding: 'buffer' });
+      names = readdirSync(fsPath, { encoding: 'buffer' });
     } catch (e) {
       this.#warn(path, e, 'unreadable');
       names = [];
     }
     names.sort(Buffer.compare);
     const m = this.#excludes;
-    const childRules = m ? await m.enterDir(path, names, rules ?? m.rootRules()) : undefined;
+    const childRules = m ? await m.enterDir(path, names, rules ?? m.rootRules(), fsPath) : undefined;
     const children: PendingNode[] = [];
     let i = 0;
     for (const child of names) {
       if (o.signal?.aborted) throw new AbortedError();
       const cp = Buffer.concat([path, SLASH, child]);
+      const fcp = fsPath === path ? cp : Buffer.concat([fsPath, SLASH, child]);
       let cst: BigIntStats | undefined;
       try {
-        cst = lstatSync(cp, { bigint: true, throwIfNoEntry: false });
+        cst = lstatSync(fcp, { bigint: true, throwIfNoEntry: false });
       } catch (e) {
         this.#warn(cp, e, 'unreadable');
         continue;
       }
       if (!cst) continue;
       if (m && childRules && m.isExcluded(childRules, cp, child, cst.isDirectory(), Number(cst.size))) continue;
-      const pn = await this.#scan(cp, cst, child, childRules, dev);
+      const pn = await this.#scan(cp, cst, child, childRules, dev, fcp);
       if (pn) children.push(pn);
       if (++i % 512 === 0) await yieldNow();
     }
@@ -247,7 +272,7 @@ export class Archiver {
     return { wait: all };
   }
 
-  async #fileNode(node: Node, path: Buffer, st: BigIntStats): Promise<PendingNode | undefined> {
+  async #fileNode(node: Node, path: Buffer, st: BigIntStats, fsPath: Buffer): Promise<PendingNode | undefined> {
     const o = this.#o;
     const cat = this.#repo.catalog;
     const cached = o.force || this.#noFilesCache ? undefined : cat.file(path);
@@ -268,7 +293,7 @@ export class Archiver {
         if (cached.xattrs && (o.xattrs ?? true)) {
           const xs = parseXattrs(cached.xattrs);
           if (xs) node.xattrs = xs;
-          else addXattrs(node, path);
+          else addXattrs(node, fsPath);
         }
         this.#stats.filesUnmodified++;
         this.#stats.totalFilesProcessed++;
@@ -278,7 +303,7 @@ export class Archiver {
     }
     if (cached) this.#stats.filesChanged++;
     else this.#stats.filesNew++;
-    if (o.xattrs ?? true) addXattrs(node, path);
+    if (o.xattrs ?? true) addXattrs(node, fsPath);
     while (this.#pool.load > MAX_LOAD || this.#inFlight > MAX_FILES_IN_FLIGHT) {
       await new Promise<void>((r) => this.#waiters.push(r));
       throwIfAborted(o.signal);
@@ -286,7 +311,7 @@ export class Archiver {
     this.#inFlight++;
     const p = new Promise<Node | undefined>((resolve, reject) => {
       const b = (this.#batch ??= { files: [], nodes: [], bytes: 0 });
-      b.files.push({ path: path.toString('latin1'), size: Number(st.size), mtimeNs: st.mtimeNs });
+      b.files.push({ path: fsPath.toString('latin1'), size: Number(st.size), mtimeNs: st.mtimeNs });
       b.nodes.push({ node, path, st, resolve, reject });
       b.bytes += Number(st.size);
       if (b.files.length >= BATCH_FILES || b.bytes >= BATCH_BYTES) this.#dispatch();
@@ -321,6 +346,8 @@ export class Archiver {
       },
       (e: unknown) => {
         for (const n of b.nodes) n.reject(e);
+        // a failed batch leaves flight too, or the backpressure wait in #fileNode never ends
+        this.#inFlight -= b.nodes.length;
         for (const w of this.#waiters.splice(0)) w();
       },
     );

@@ -25,10 +25,13 @@ export class BlobSaver {
   readonly #stores = new Set<Promise<void>>();
   readonly #dryRun: boolean;
   readonly #signal: AbortSignal | undefined;
+  readonly #level: number;
   readonly stats: SaveStats = { dataBlobs: 0, treeBlobs: 0, dataAdded: 0, dataAddedPacked: 0 };
 
-  constructor(repo: BlobSaverRepo, o: { dryRun: boolean; signal?: AbortSignal | undefined }) {
+  /** `compression`: the zstd level for this session's blobs (default: the repository's) */
+  constructor(repo: BlobSaverRepo, o: { dryRun: boolean; signal?: AbortSignal | undefined; compression?: number | undefined }) {
     this.#repo = repo;
+    this.#level = o.compression ?? repo.config.compression;
     this.#pack = new PackBuilder(repo.sealer);
     this.#dryRun = o.dryRun;
     this.#signal = o.signal;
@@ -41,7 +44,7 @@ export class BlobSaver {
     if (this.#session.has(hex) || this.#repo.catalog.hasBlob(id)) return { id: hex, isNew: false };
     this.#session.add(hex);
     this.stats.dataAdded += plain.length;
-    this.#pack.addPayload(id, type, encodePayload(plain, { level: this.#repo.config.compression }), plain.length);
+    this.#pack.addPayload(id, type, encodePayload(plain, { level: this.#level }), plain.length);
     if (this.#pack.size >= this.#repo.config.packSize) await this.store(this.#pack.finish());
     return { id: hex, isNew: true };
   }

@@ -1,6 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import type { ExcludeMatcher } from './excludes.ts';
+import type { PathMap } from './path-map.ts';
 
 /**
  * Counts files and bytes under the sources, applying the same exclusions, so progress can show a percentage and an
@@ -9,29 +10,30 @@ import type { ExcludeMatcher } from './excludes.ts';
 export async function estimate(
   paths: readonly string[],
   excludes: ExcludeMatcher | undefined,
-  o: { signal: AbortSignal; onTotals: (files: number, bytes: number, done: boolean) => void },
+  o: { signal: AbortSignal; onTotals: (files: number, bytes: number, done: boolean) => void; pathMap?: PathMap | undefined },
 ): Promise<void> {
   let files = 0;
   let bytes = 0;
   let last = Date.now();
   const report = (done: boolean): void => o.onTotals(files, bytes, done);
   const m = excludes && !excludes.empty ? excludes : undefined;
-  const walk = async (dir: Buffer, rules: ReturnType<ExcludeMatcher['rootRules']> | undefined): Promise<void> => {
+  // `dir` is matched as recorded, `fsDir` is read (they differ with a PathMap)
+  const walk = async (dir: Buffer, rules: ReturnType<ExcludeMatcher['rootRules']> | undefined, fsDir: Buffer): Promise<void> => {
     if (o.signal.aborted) return;
     let entries: Dirent<Buffer>[];
     try {
-      entries = await readdir(dir, { encoding: 'buffer', withFileTypes: true });
+      entries = await readdir(fsDir, { encoding: 'buffer', withFileTypes: true });
     } catch {
       return;
     }
     const names = entries.map((e) => e.name);
-    const childRules = m ? await m.enterDir(dir, names, rules ?? m.rootRules()) : undefined;
-    const sizes = await Promise.all(entries.map((e) => (e.isFile() ? lstat(Buffer.concat([dir, SLASH, e.name])).then((st) => st.size, () => 0) : 0)));
-    const subdirs: Buffer[] = [];
+    const childRules = m ? await m.enterDir(dir, names, rules ?? m.rootRules(), fsDir) : undefined;
+    const sizes = await Promise.all(entries.map((e) => (e.isFile() ? lstat(Buffer.concat([fsDir, SLASH, e.name])).then((st) => st.size, () => 0) : 0)));
+    const subdirs: [Buffer, Buffer][] = [];
     entries.forEach((e, i) => {
       const p = Buffer.concat([dir, SLASH, e.name]);
       if (m && childRules && m.isExcluded(childRules, p, e.name, e.isDirectory(), sizes[i] ?? 0)) return;
-      if (e.isDirectory()) subdirs.push(p);
+      if (e.isDirectory()) subdirs.push([p, Buffer.concat([fsDir, SLASH, e.name])]);
       else {
         files++;
         bytes += sizes[i] ?? 0;
@@ -41,12 +43,13 @@ export async function estimate(
       last = Date.now();
       report(false);
     }
-    for (const d of subdirs) await walk(d, childRules);
+    for (const [d, fd] of subdirs) await walk(d, childRules, fd);
   };
   for (const p of paths) {
-    const st = await lstat(p).catch(() => undefined);
+    const real = o.pathMap ? o.pathMap.real(p) : p;
+    const st = await lstat(real).catch(() => undefined);
     if (!st) continue;
-    if (st.isDirectory()) await walk(Buffer.from(p), undefined);
+    if (st.isDirectory()) await walk(Buffer.from(p), undefined, Buffer.from(real));
     else files++;
     if (st.isFile()) bytes += st.size;
   }

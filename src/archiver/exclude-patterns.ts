@@ -11,6 +11,9 @@
  *   `$HOME/**\/*` + `!$HOME/Documents` keeps all of Documents' contents.
  * - `!pattern` re-includes: the last pattern of the list that matches a path decides (plain: excluded, negated: not).
  * - Case-insensitive lists lower-case the patterns and the paths (Go `strings.ToLower` ~ JS `toLowerCase`).
+ * - PyBackup extension (Borg's `re:` style): `re:REGEX` is a JavaScript regular expression (`u` flag, `i` in
+ *   case-insensitive lists) searched in the absolute path: `re:\.(tmp|bak)$`, `re:^/home/[^/]+/\.cache$`. A match
+ *   on a directory covers what is below it, like any pattern; `!re:...` re-includes.
  *
  * Speed: the decision for a path is "the highest-index pattern matching any window". The windows of `/a/b/c` are
  * those of `/a/b` plus those ending at `c`, so a walker keeps the index found for the directory (`fullIndex` once at
@@ -53,6 +56,8 @@ export interface PatternList {
 
 interface Compiled {
   readonly negated: boolean;
+  /** a `re:` pattern: `endSource` is the user's expression, searched in the whole path */
+  readonly regex?: boolean;
   /** Matches when some window matches (unanchored search). */
   readonly fullSource: string;
   /** Matches when a window ending at the last component matches. */
@@ -66,6 +71,18 @@ const ANY_COMPONENTS = '(?:/[^/]*)*';
 
 /** Compiles one restic pattern; throws UsageError naming the pattern when it is malformed. */
 export function compileResticPattern(raw: string, caseInsensitive: boolean, origin: string): Compiled {
+  const re = /^(!?)re:/.exec(raw);
+  if (re) {
+    const source = raw.slice(re[0].length);
+    if (source === '') throw new UsageError(`${origin}: invalid pattern ${JSON.stringify(raw)}: empty regular expression`);
+    let valid: RegExp;
+    try {
+      valid = new RegExp(source, 'u');
+    } catch (e) {
+      throw new UsageError(`${origin}: invalid pattern ${JSON.stringify(raw)}: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
+    }
+    return { negated: re[1] === '!', regex: true, fullSource: valid.source, endSource: valid.source, last: '**', lastSource: '' };
+  }
   let s = caseInsensitive ? raw.toLowerCase() : raw;
   let negated = false;
   if (s.startsWith('!')) {
@@ -98,6 +115,14 @@ export function compileResticPattern(raw: string, caseInsensitive: boolean, orig
 }
 
 const STAR_SUFFIX = /^\*+([^*?[\\]+)$/;
+
+/** "/a/b/c" -> ["/a", "/a/b", "/a/b/c"] */
+function ancestors(path: string): string[] {
+  const out: string[] = [];
+  for (let i = path.indexOf('/', 1); i > 0; i = path.indexOf('/', i + 1)) out.push(path.slice(0, i));
+  out.push(path);
+  return out;
+}
 
 /** A trie over the reversed units (UTF-8 bytes, or UTF-16 code units for case-insensitive lists) of names. */
 interface TrieNode {
@@ -141,7 +166,8 @@ export function compilePatternList(sources: readonly PatternSource[], caseInsens
   if (compiled.length === 0) return undefined;
 
   const negated = compiled.map((c) => c.negated);
-  const endRe = compiled.map((c) => new RegExp(c.endSource, 'u'));
+  const flags = (c: Compiled): string => (c.regex && caseInsensitive ? 'iu' : 'u');
+  const endRe = compiled.map((c) => new RegExp(c.endSource, flags(c)));
   let fullRe: RegExp[] | undefined;
   // Name filters by last component: literal names and `*suffix` in a reversed trie, the rest by regex, `**` always.
   const trie = newNode();
@@ -162,8 +188,12 @@ export function compilePatternList(sources: readonly PatternSource[], caseInsens
   function fullIndex(path: string): number {
     if (path === '/') return NO_MATCH; // restic's unanchored patterns never match the bare root
     const p = caseInsensitive ? path.toLowerCase() : path;
-    fullRe ??= compiled.map((c) => new RegExp(c.fullSource, 'u'));
-    for (let i = fullRe.length - 1; i >= 0; i--) if (fullRe[i]?.test(p)) return i;
+    fullRe ??= compiled.map((c) => new RegExp(c.fullSource, flags(c)));
+    for (let i = fullRe.length - 1; i >= 0; i--) {
+      const r = fullRe[i] as RegExp;
+      // a `re:` pattern matches a path when it matches the path or one of its parent directories
+      if (compiled[i]?.regex ? ancestors(path).some((a) => r.test(a)) : r.test(p)) return i;
+    }
     return NO_MATCH;
   }
 

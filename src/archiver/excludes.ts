@@ -60,10 +60,11 @@ export interface ExcludeMatcher {
   /** Rules for the top level of a backup source path (absolute). */
   rootRules(): DirRules;
   /**
-   * Called when the walker enters directory `dirAbs` with its entry names. Reads .gitignore / tag files as needed.
+   * Called when the walker enters directory `dirAbs` with its entry names. Reads .gitignore / tag files as needed,
+   * from `fsDir` when the directory is read from elsewhere than the path it is matched (and recorded) as.
    * Returns the rules for the children.
    */
-  enterDir(dirAbs: Buffer, names: readonly Buffer[], parent: DirRules): Promise<DirRules>;
+  enterDir(dirAbs: Buffer, names: readonly Buffer[], parent: DirRules, fsDir?: Buffer): Promise<DirRules>;
   /** True if the entry `absPath` (a child of the dir with `rules`) is excluded. Synchronous and cheap. */
   isExcluded(rules: DirRules, absPath: Buffer, name: Buffer, isDir: boolean, size: number): boolean;
   /** True when no rule at all is active (walker may skip calls). */
@@ -222,7 +223,7 @@ export async function createExcludeMatcher(o: ExcludeOptions): Promise<ExcludeMa
     empty,
     rootRules: () => ROOT_RULES,
 
-    async enterDir(dirAbs: Buffer, names: readonly Buffer[], parent: DirRules): Promise<DirRules> {
+    async enterDir(dirAbs: Buffer, names: readonly Buffer[], parent: DirRules, fsDir: Buffer = dirAbs): Promise<DirRules> {
       if (!perDir) return parent;
       const p = parent as RulesImpl;
       let tagged = false;
@@ -230,7 +231,7 @@ export async function createExcludeMatcher(o: ExcludeOptions): Promise<ExcludeMa
       if (tags.length > 0) {
         for (const t of tags) {
           if (!names.some((n) => n.equals(t.name))) continue;
-          if (!(await tagFires(dirAbs, t))) continue;
+          if (!(await tagFires(fsDir, t))) continue;
           // Each firing tag spares only its own file: with two different ones, nothing is spared.
           keep = tagged && !(keep?.equals(t.name) ?? false) ? undefined : t.name;
           tagged = true;
@@ -246,7 +247,7 @@ export async function createExcludeMatcher(o: ExcludeOptions): Promise<ExcludeMa
       if (gitIgnore) {
         git = cloneChain(p.git);
         if (names.some((n) => n.equals(GITIGNORE))) {
-          const text = await readGitignore(dirAbs);
+          const text = await readGitignore(fsDir);
           if (text !== undefined && /^[ \t]*[^#\s]/m.test(text)) {
             git = { ig: ignore({ ignorecase: false }).add(text), prefixLen: (dirStr === '/' ? 0 : dirStr.length) + 1, parent: git };
           }

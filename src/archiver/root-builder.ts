@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { InvalidInputError, errnoCode } from '../errors.ts';
 import type { Node } from '../model/node.ts';
 import { nodeFromStat } from './node-from-stat.ts';
+import type { PathMap } from './path-map.ts';
 
 /** A node, or one still being saved. Wrapped, not a bare Promise: an async function returning a Promise would wait for it. */
 export type PendingNode = Node | { readonly wait: Promise<Node | undefined> };
@@ -25,9 +26,12 @@ interface Dir {
 export class RootBuilder {
   readonly #root: Dir = { path: '/', children: new Map(), leaf: false };
   readonly #scan: (path: Buffer, st: BigIntStats, name: Buffer) => Promise<PendingNode | undefined>;
+  readonly #map: PathMap | undefined;
 
-  constructor(scan: (path: Buffer, st: BigIntStats, name: Buffer) => Promise<PendingNode | undefined>) {
+  /** `scan` gets recorded paths; with a `map`, the stat data comes from where each path is read (path-map.ts). */
+  constructor(scan: (path: Buffer, st: BigIntStats, name: Buffer) => Promise<PendingNode | undefined>, map?: PathMap) {
     this.#scan = scan;
+    this.#map = map && !map.empty ? map : undefined;
   }
 
   add(absPath: string): void {
@@ -54,7 +58,7 @@ export class RootBuilder {
   async build(saveTree: (nodes: Node[]) => Promise<string>, onError: (path: string, e: unknown) => void): Promise<string> {
     if (this.#root.leaf) {
       // backing up "/" itself: the root tree is the filesystem root's tree
-      const st = lstatSync('/', { bigint: true });
+      const st = lstatSync(this.#map?.real('/') ?? '/', { bigint: true });
       const n = await this.#scan(Buffer.from('/'), st, Buffer.from('/'));
       const node = n && (await settle(n));
       if (!node?.subtree) throw new InvalidInputError('cannot read /');
@@ -68,11 +72,19 @@ export class RootBuilder {
     const pending: (Node | Promise<Node | undefined>)[] = [];
     for (const name of names) {
       const c = d.children.get(name) as Dir;
+      const real = this.#map?.real(c.path) ?? c.path;
       let st: BigIntStats;
       try {
-        st = lstatSync(c.path, { bigint: true });
+        st = lstatSync(real, { bigint: true });
       } catch (e) {
-        if (errnoCode(e) === 'ENOENT') throw new InvalidInputError(`${c.path} does not exist`);
+        if (errnoCode(e) === 'ENOENT' && !c.leaf && this.#map) {
+          // a recorded parent directory that exists nowhere (--as-path /new/place): an empty-metadata directory
+          const node: Node = { name, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: '0', atime: '0', ctime: '0' };
+          node.subtree = await saveTree(await this.#children(c, saveTree, onError));
+          pending.push(node);
+          continue;
+        }
+        if (errnoCode(e) === 'ENOENT') throw new InvalidInputError(`${real} does not exist`);
         onError(c.path, e);
         continue;
       }
@@ -80,7 +92,7 @@ export class RootBuilder {
         const n = await this.#scan(Buffer.from(c.path), st, Buffer.from(basename(c.path)));
         if (n) pending.push(settle(n));
       } else {
-        const node = nodeFromStat(Buffer.from(name), Buffer.from(c.path), st, { xattrs: true });
+        const node = nodeFromStat(Buffer.from(name), Buffer.from(real), st, { xattrs: true });
         node.subtree = await saveTree(await this.#children(c, saveTree, onError));
         pending.push(node);
       }

@@ -14,6 +14,8 @@ export interface StdinOptions extends SnapshotMeta {
   readonly filename: string;
   readonly input: Readable;
   readonly dryRun?: boolean;
+  /** zstd level for this backup's new blobs (default: the repository's setting) */
+  readonly compression?: number;
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: BackupEvent) => void;
 }
@@ -23,7 +25,7 @@ type StdinRepo = Pick<Repository, 'config' | 'key' | 'sealer' | 'catalog' | 'sav
 /** `backup --stdin`: one file, read from a stream, chunked on the main thread. */
 export async function saveStdin(repo: StdinRepo, o: StdinOptions): Promise<{ snapshot: Snapshot; id: string | undefined; errors: number }> {
   const start = Date.now();
-  const saver = new BlobSaver(repo, { dryRun: !!o.dryRun, signal: o.signal });
+  const saver = new BlobSaver(repo, { dryRun: !!o.dryRun, signal: o.signal, compression: o.compression });
   const chunker = createChunker(repo.config.chunker, deriveGearTable(repo.key.chunker));
   const max = repo.config.chunker.max;
   let buf = Buffer.allocUnsafe(max * 2);

@@ -165,7 +165,11 @@ export class WorkerPool {
   #fail(e: Error): void {
     if (this.#failure) return;
     this.#failure = e;
-    for (const j of this.#jobs.values()) j.reject(e);
+    for (const j of this.#jobs.values()) {
+      // the failed jobs' bytes leave the load, so callers waiting for it to drop wake up and see the failure
+      j.slot.load -= j.bytes;
+      j.reject(e);
+    }
     this.#jobs.clear();
     for (const s of this.#slots) s.flushed?.();
   }

@@ -23,6 +23,10 @@ export interface Location {
  */
 export class CheckIndex {
   readonly packs = new Map<string, PackInfo>();
+  /** packs a prune marked (docs/design.md §14e) -> the mark file that lists them */
+  readonly marked = new Map<string, string>();
+  /** blobs whose only listed copy was in a marked pack that is gone: damage only if a snapshot uses them */
+  readonly gone = new Set<string>();
   #blobs: Map<string, Location> | undefined;
   readonly #alternates = new Map<string, Location[]>();
 
@@ -71,15 +75,28 @@ export class CheckIndex {
     }
   }
 
-  /** After the pack listing: a blob whose first copy is in a missing pack uses a copy that exists. */
+  /**
+   * After the pack listing: a blob whose first copy is in a missing pack uses a copy that exists, and one in a pack
+   * a prune marked uses a copy in an unmarked pack (the marked one may be deleted while the check runs).
+   */
   preferPresent(): void {
     const blobs = this.#map();
+    const rank = (l: Location): number => (l.pack.size === undefined ? 2 : this.marked.has(l.pack.id) ? 1 : 0);
     for (const [hex, alt] of this.#alternates) {
       const first = blobs.get(hex);
-      if (!first || first.pack.size !== undefined) continue;
-      const ok = alt.find((l) => l.pack.size !== undefined);
-      if (ok) blobs.set(hex, ok);
+      if (!first || rank(first) === 0) continue;
+      let best = first;
+      for (const l of alt) if (rank(l) < rank(best)) best = l;
+      if (best === first) continue;
+      blobs.set(hex, best);
+      alt[alt.indexOf(best)] = first;
     }
+  }
+
+  /** Every location of a blob (first the preferred one). */
+  locations(hex: string): Location[] {
+    const first = this.#map().get(hex);
+    return first ? [first, ...(this.#alternates.get(hex) ?? [])] : [];
   }
 
   *blobs(): Generator<[string, Location]> {

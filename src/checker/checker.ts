@@ -5,6 +5,7 @@ import { mapAffected } from './affected.ts';
 import { CheckIndex } from './check-index.ts';
 import type { CheckEvent, CheckPhase, CheckSummary } from './events.ts';
 import { FindingLog } from './findings.ts';
+import { reportMarks } from './marks.ts';
 import { ReadPool } from './read-data.ts';
 import { mostlyTrees, startReadPhase } from './read-phase.ts';
 import { checkConfigAndKeys, type CheckRepo, checkPacks, listPacks, loadIndexes, loadSnapshots } from './structure.ts';
@@ -71,7 +72,7 @@ async function check(repo: CheckRepo, o: CheckOptions, getPool: () => ReadPool, 
   await checkConfigAndKeys(repo, log, signal);
   phase('packs');
   checkPacks(index, log);
-  for (const p of index.packs.values()) if (p.size === undefined) broken.add(p.id);
+  for (const p of index.packs.values()) if (p.size === undefined && !index.marked.has(p.id)) broken.add(p.id);
   let duplicates = 0;
   for (const [hex, locs] of index.duplicates()) {
     duplicates++;
@@ -96,6 +97,7 @@ async function check(repo: CheckRepo, o: CheckOptions, getPool: () => ReadPool, 
     await walker.walk(snapshots.map((s) => ({ snapshot: s.id, tree: s.tree })));
   });
   await Promise.all([read?.done, walk]);
+  reportMarks(index, walker.referenced, log);
 
   let suggestRepairIndex = indexUnreadable;
   /** unindexed pack -> blobs in it that snapshots need */

@@ -18,6 +18,7 @@ export type FindingCode =
   | 'pack-unindexed'
   | 'pack-extra-blobs'
   | 'pack-in-several-indexes'
+  | 'pack-marked-in-use'
   | 'blob-out-of-range'
   | 'blob-missing'
   | 'blob-damaged'

@@ -2,7 +2,7 @@ import { PyBackupError, throwIfAborted } from '../errors.ts';
 import { isHexId } from '../model/tree-parse.ts';
 import { parseConfig } from '../repository/config.ts';
 import { sha256Hex } from '../repository/ids.ts';
-import { decodeIndex, type IndexedPack } from '../repository/index-format.ts';
+import { type IndexDirFile, decodeIndexDirFile } from '../repository/mark-format.ts';
 import { packTrailerSize } from '../repository/pack-format.ts';
 import { parseKeyFile } from '../repository/keyfile.ts';
 import type { Repository } from '../repository/repository.ts';
@@ -53,27 +53,36 @@ export async function checkConfigAndKeys(repo: CheckRepo, log: FindingLog, signa
   return keys.length;
 }
 
-/** Loads every index file from the backend (verified, decrypted, decoded) into `index`. Returns the file count. */
+/**
+ * Loads every index file from the backend (verified, decrypted, decoded) into `index`, and the packs that prune's
+ * mark files list (§14e). Returns the number of index files (mark files not counted).
+ */
 export async function loadIndexes(repo: CheckRepo, index: CheckIndex, log: FindingLog, signal?: AbortSignal): Promise<number> {
   const files = await names(repo, 'index', signal);
+  let count = 0;
   for (const name of files) {
     throwIfAborted(signal);
-    let packs: IndexedPack[];
+    let file: IndexDirFile;
     try {
-      packs = [...decodeIndex(await repo.loadFile('index', name, signal))];
+      file = decodeIndexDirFile(await repo.loadFile('index', name, signal));
     } catch (e) {
       rethrowAbort(e);
       log.report({ severity: 'error', code: 'index-unreadable', indexFile: name, message: `index file ${name} is unreadable: ${reason(e)}`, hint: 'the packs it lists show up as unindexed' });
       continue;
     }
-    for (const p of packs) {
+    if (file.kind === 'mark') {
+      for (const p of file.mark.packs) if (!index.marked.has(p)) index.marked.set(p, name);
+      continue;
+    }
+    count++;
+    for (const p of file.packs) {
       if (!index.addPack(name, p)) {
         const first = index.packs.get(p.id)?.indexFile ?? '?';
         log.report({ severity: 'info', code: 'pack-in-several-indexes', pack: p.id, indexFile: name, message: `pack ${p.id} is listed by index files ${first} and ${name}` });
       }
     }
   }
-  return files.length;
+  return count;
 }
 
 /** Lists the stored packs: records each indexed pack's size and returns the packs no index lists (id -> size). */
@@ -96,6 +105,13 @@ export function checkPacks(index: CheckIndex, log: FindingLog): void {
   for (const p of index.packs.values()) {
     if (p.size === undefined) {
       const lost = p.blobs.map((b) => b.id.toString('hex')).filter((hex) => index.lookup(hex)?.pack === p);
+      const mark = index.marked.get(p.id);
+      if (mark !== undefined) {
+        // deleted by a prune that was interrupted before it removed the index files listing it
+        for (const hex of lost) index.gone.add(hex);
+        log.report({ severity: 'info', code: 'pack-missing', pack: p.id, indexFile: p.indexFile, message: `pack ${p.id} (listed by index ${p.indexFile}) was deleted by a prune (mark file ${mark})`, hint: 'the next prune removes its index entries' });
+        continue;
+      }
       log.hold(
         { severity: 'error', code: 'pack-missing', pack: p.id, indexFile: p.indexFile, blobCount: p.blobs.length, message: `pack ${p.id} is missing (listed by index ${p.indexFile} with ${p.blobs.length} blobs)` },
         lost,

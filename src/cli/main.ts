@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { PyBackupError } from '../errors.ts';
+import { setBackendOptions } from '../app/backend-options.ts';
 import { registerBackup } from './commands/backup.ts';
 import { registerCat } from './commands/cat.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerPrune } from './commands/prune.ts';
 import { registerRepair } from './commands/repair.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDrill } from './commands/drill.ts';
@@ -10,9 +12,21 @@ import { registerForget } from './commands/forget.ts';
 import { registerInit } from './commands/init.ts';
 import { registerKey } from './commands/key.ts';
 import { registerRestore } from './commands/restore.ts';
+import { registerProfiles } from './commands/profiles.ts';
+import { registerRun } from './commands/run.ts';
 import { registerSnapshots } from './commands/snapshots.ts';
 import { registerStats } from './commands/stats.ts';
+import { registerDiff } from './commands/diff.ts';
+import { registerDump } from './commands/dump.ts';
+import { registerFind } from './commands/find.ts';
+import { registerHistory } from './commands/history.ts';
+import { registerLs } from './commands/ls.ts';
+import { registerDaemon } from './commands/daemon.ts';
+import { registerSchedule } from './commands/schedule.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerWatch } from './commands/watch.ts';
 import { type Context, type GlobalOptions, makeContext } from './context.ts';
+import { parseKiBps } from './limits.ts';
 import { VERSION } from './version.ts';
 
 /**
@@ -62,12 +76,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--json', 'machine-readable output (NDJSON / JSON)')
     .option('-q, --quiet', 'print nothing but errors and requested data')
     .option('--no-lock', 'do not lock the repository (read-only commands only)')
+    .option('--limit-upload <KiB/s>', 'limit uploads to the repository to this many KiB/s', parseKiBps)
+    .option('--limit-download <KiB/s>', 'limit downloads from the repository to this many KiB/s', parseKiBps)
+    .option('-o, --option <key=value>', 'backend option, repeatable (s3.path-style=true|false, s3.region=NAME, sftp.key=FILE, sftp.known_hosts=FILE, sftp.connections=N)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const getCtx = (): Context => (ctx ??= makeContext(program.opts<GlobalOptions & { lock?: boolean }>() as GlobalOptions, ac.signal));
   program.hook('preAction', () => {
-    const g = program.opts<{ lock?: boolean }>();
+    const g = program.opts<{ lock?: boolean; option?: string[] }>();
+    setBackendOptions(g.option ?? []);
     ctx = makeContext({ ...(program.opts() as GlobalOptions), noLock: g.lock === false }, ac.signal);
   });
   const setCode = (c: number): void => {
@@ -77,7 +95,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerBackup(program, getCtx, setCode);
   registerSnapshots(program, getCtx);
   registerForget(program, getCtx, setCode);
+  registerPrune(program, getCtx);
   registerRestore(program, getCtx, setCode);
+  registerLs(program, getCtx);
+  registerFind(program, getCtx);
+  registerHistory(program, getCtx);
+  registerDiff(program, getCtx);
+  registerDump(program, getCtx);
   registerCat(program, getCtx);
   registerStats(program, getCtx);
   registerCheck(program, getCtx);
@@ -85,6 +109,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerDrill(program, getCtx, setCode);
   registerKey(program, getCtx);
   registerConfig(program, getCtx);
+  registerRun(program, getCtx, setCode, exitCodeFor);
+  registerProfiles(program, getCtx);
+  // the daemon and watch end on SIGTERM/SIGINT by design: a stop that left nothing half done exits 0, not 130
+  let stoppedCleanly = false;
+  const cleanStop = (): void => {
+    stoppedCleanly = true;
+  };
+  registerDaemon(program, getCtx, cleanStop);
+  registerStatus(program, getCtx);
+  registerSchedule(program, getCtx);
+  registerWatch(program, getCtx, cleanStop);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {
@@ -104,7 +139,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
-  if (ac.signal.aborted) return EXIT.interrupted;
+  if (ac.signal.aborted && !stoppedCleanly) return EXIT.interrupted;
   return code;
 }
 

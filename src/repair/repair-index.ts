@@ -4,8 +4,8 @@ import { type PackBlob, packTrailerSize } from '../repository/pack-format.ts';
 import { loadPackHeader } from '../repository/pack-header.ts';
 import type { Repository } from '../repository/repository.ts';
 import type { IndexPlan, IndexRepairSummary, RepairPhase, RepairSink } from './events.ts';
-import { writeIndexFiles } from './index-writer.ts';
-import { listPackSizes, loadIndexState, reason, removeFiles, sameEntries } from './repo-state.ts';
+import { writeIndexFiles } from '../repository/maintenance/index-writer.ts';
+import { listPackSizes, loadIndexState, reason, removeFiles, sameEntries } from '../repository/maintenance/repo-state.ts';
 
 export type IndexRepairRepo = Pick<Repository, 'backend' | 'sealer' | 'loadFile' | 'saveFile' | 'syncCatalog' | 'assertMayDelete'>;
 
@@ -100,7 +100,7 @@ export async function repairIndex(repo: IndexRepairRepo, o: IndexRepairOptions):
   }
 
   const plan: IndexPlan = {
-    indexFiles: state.names.length,
+    indexFiles: state.names.length - state.marks.length,
     unreadableIndexFiles: state.unreadable.length,
     packs: ids.length,
     reused,
@@ -118,7 +118,8 @@ export async function repairIndex(repo: IndexRepairRepo, o: IndexRepairOptions):
   phase('write');
   const written = await writeIndexFiles(repo, next, onEvent, signal);
   phase('remove');
-  const keep = new Set(written);
+  // a prune's mark files share the index directory: they are kept (the packs they mark are indexed as any other)
+  const keep = new Set([...written, ...state.marks.map((m) => m.name)]);
   const removed = await removeFiles(repo, 'index', state.names.filter((n) => !keep.has(n)), onEvent, signal);
   await repo.syncCatalog(signal);
   return summary(written.length, removed);

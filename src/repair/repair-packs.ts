@@ -2,10 +2,10 @@ import { throwIfAborted } from '../errors.ts';
 import type { IndexedPack } from '../repository/index-format.ts';
 import type { Repository } from '../repository/repository.ts';
 import type { PackPlan, PacksRepairSummary, RepairPhase, RepairSink } from './events.ts';
-import { writeIndexFiles } from './index-writer.ts';
+import { writeIndexFiles } from '../repository/maintenance/index-writer.ts';
 import { resolvePackIds } from './pack-ids.ts';
-import { RepairPackWriter } from './pack-writer.ts';
-import { type IndexState, listPackSizes, loadIndexState, removeFiles } from './repo-state.ts';
+import { BlobPackWriter } from '../repository/maintenance/pack-writer.ts';
+import { type IndexState, listPackSizes, loadIndexState, removeFiles } from '../repository/maintenance/repo-state.ts';
 import { type PackVerdict, verifyPack } from './verify-pack.ts';
 
 export type PacksRepairRepo = Pick<
@@ -118,7 +118,7 @@ export async function repairPacks(repo: PacksRepairRepo, o: PacksRepairOptions):
   repo.assertMayDelete('repair packs');
   const targets = new Set(verdicts.map((v) => v.id));
   phase('salvage');
-  const writer = new RepairPackWriter(repo, { signal, onEvent });
+  const writer = new BlobPackWriter(repo, { signal, onEvent });
   let salvaged = 0;
   for (const p of plan) {
     throwIfAborted(signal);

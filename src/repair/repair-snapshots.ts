@@ -8,8 +8,8 @@ import { encodePayload } from '../repository/payload.ts';
 import type { Repository } from '../repository/repository.ts';
 import { listSnapshots, resolveSnapshot, saveSnapshot } from '../repository/snapshots.ts';
 import type { RepairPhase, RepairSink, SnapshotPlan, SnapshotsRepairSummary } from './events.ts';
-import { RepairPackWriter } from './pack-writer.ts';
-import { listPackSizes, reason, removeFiles } from './repo-state.ts';
+import { BlobPackWriter } from '../repository/maintenance/pack-writer.ts';
+import { listPackSizes, reason, removeFiles } from '../repository/maintenance/repo-state.ts';
 import { isDamage, TreeRewriter } from './tree-rewrite.ts';
 
 export type SnapshotsRepairRepo = Pick<
@@ -67,7 +67,7 @@ export async function repairSnapshots(repo: SnapshotsRepairRepo, o: SnapshotsRep
     const loc = repo.lookupBlob(Buffer.from(hex, 'hex'));
     return loc !== undefined && loc.type === type && packs.has(loc.pack);
   };
-  const writer = new RepairPackWriter(repo, { signal, onEvent });
+  const writer = new BlobPackWriter(repo, { signal, onEvent });
   let treesWritten = 0;
   const save = async (nodes: Node[]): Promise<string> => {
     const plain = encodeTree(nodes);

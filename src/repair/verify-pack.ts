@@ -5,7 +5,7 @@ import { sha256Hex } from '../repository/ids.ts';
 import { type BlobType, type PackBlob, readPackHeader } from '../repository/pack-format.ts';
 import { decodePayload } from '../repository/payload.ts';
 import type { Repository } from '../repository/repository.ts';
-import { reason } from './repo-state.ts';
+import { reason } from '../repository/maintenance/repo-state.ts';
 
 export type VerifyRepo = Pick<Repository, 'backend' | 'sealer' | 'key'>;
 

@@ -2,12 +2,21 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { CatalogMarks, blobKey } from './catalog-marks.ts';
+import { ReadBatch } from './catalog-read-batch.ts';
+import { prepareSchema } from './catalog-schema.ts';
+import type { Mark } from './mark-format.ts';
 import type { BlobType, PackBlob } from './pack-format.ts';
+
+export { CatalogReader } from './catalog-reader.ts';
 
 /**
  * The local catalog: a node:sqlite cache per repository (WAL), in the platform cache directory.
  * It holds the blob index and the files cache. It is only ever a cache: everything in it can be rebuilt from the
  * repository, and a blob is entered only after the index file naming it has been stored.
+ * Rows of packs a prune marked are doomed (docs/design.md §12): dedup lookups (`hasBlob`, the files cache,
+ * CatalogReader) ignore them, reads (`blob`) still find them. A blob keeps one row, and a live location replaces a
+ * doomed one whichever file is imported first, so the result does not depend on the import order.
  */
 export function cacheRoot(): string {
   const env = process.env.PYBACKUP_CACHE_DIR;
@@ -36,16 +45,6 @@ export interface CachedFile {
   readonly firstInIndex?: boolean;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS indexes(name TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS packs(pid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, idx TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS blobs(id BLOB PRIMARY KEY, type INTEGER NOT NULL, pid INTEGER NOT NULL,
-  off INTEGER NOT NULL, len INTEGER NOT NULL, raw INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS files(path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
-  ctime INTEGER NOT NULL, inode INTEGER NOT NULL, content BLOB NOT NULL, xattrs TEXT) WITHOUT ROWID;
-`;
-const SCHEMA_VERSION = '2';
 const FILES_BATCH = 2048;
 
 export function catalogPath(repoId: string): string {
@@ -62,6 +61,7 @@ export class Catalog {
   readonly #insBlob: StatementSync;
   readonly #getFile: StatementSync;
   readonly #putFile: StatementSync;
+  readonly #marks: CatalogMarks;
   #inTx = false;
 
   constructor(repoId: string, o: { path?: string } = {}) {
@@ -69,17 +69,18 @@ export class Catalog {
     mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
     this.#db = new DatabaseSync(this.path, { timeout: 10_000 });
     this.#db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16000;');
-    this.#db.exec('CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL)');
-    const v = this.#db.prepare("SELECT v FROM meta WHERE k='schema'").get() as { v: string } | undefined;
-    if (v && v.v !== SCHEMA_VERSION) this.#db.exec('DROP TABLE IF EXISTS indexes; DROP TABLE IF EXISTS packs; DROP TABLE IF EXISTS blobs; DROP TABLE IF EXISTS files;');
-    this.#db.exec(SCHEMA);
-    this.#db.prepare("INSERT OR REPLACE INTO meta(k, v) VALUES('schema', ?)").run(SCHEMA_VERSION);
-    this.#hasBlob = this.#db.prepare('SELECT 1 AS x FROM blobs WHERE id = ?');
+    prepareSchema(this.#db);
+    this.#marks = new CatalogMarks(this.#db);
+    this.#hasBlob = this.#db.prepare('SELECT 1 AS x FROM blobs WHERE id = ? AND doomed = 0');
     this.#getBlob = this.#db.prepare('SELECT pid, type, off, len, raw FROM blobs WHERE id = ?');
     this.#packId = this.#db.prepare('SELECT id FROM packs WHERE pid = ?');
     this.#insPack = this.#db.prepare('INSERT OR IGNORE INTO packs(id, idx) VALUES(?, ?) RETURNING pid');
-    this.#insBlob = this.#db.prepare('INSERT OR IGNORE INTO blobs(id, type, pid, off, len, raw) VALUES(?, ?, ?, ?, ?, ?)');
-    this.#getFile = this.#db.prepare('SELECT size, mtime, ctime, inode, content, xattrs, EXISTS(SELECT 1 FROM blobs WHERE id = substr(files.content, 1, 32)) AS first FROM files WHERE path = ?');
+    this.#insBlob = this.#db.prepare(
+      'INSERT INTO blobs(id, type, pid, off, len, raw, doomed) VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET ' +
+        'type = excluded.type, pid = excluded.pid, off = excluded.off, len = excluded.len, raw = excluded.raw, doomed = 0 ' +
+        'WHERE blobs.doomed = 1 AND excluded.doomed = 0',
+    );
+    this.#getFile = this.#db.prepare('SELECT size, mtime, ctime, inode, content, xattrs, EXISTS(SELECT 1 FROM blobs WHERE id = substr(files.content, 1, 32) AND doomed = 0) AS first FROM files WHERE path = ?');
     this.#getFile.setReadBigInts(true);
     this.#reads = new ReadBatch(this.#db);
     this.#putFile = this.#db.prepare('INSERT OR REPLACE INTO files(path, size, mtime, ctime, inode, content, xattrs) VALUES(?, ?, ?, ?, ?, ?, ?)');
@@ -124,24 +125,52 @@ export class Catalog {
   /** Records one stored index file's packs. Idempotent. */
   addIndex(name: string, packs: Iterable<{ id: string; blobs: readonly PackBlob[] }>): void {
     this.transaction(() => {
-      // Inserting in id order touches each B-tree page once instead of at random: several times faster for big files.
-      const rows: { b: PackBlob; pid: number }[] = [];
-      for (const p of packs) {
-        const row = this.#insPack.get(Buffer.from(p.id, 'hex'), name) as { pid: number } | undefined;
-        const pid = row?.pid ?? (this.#db.prepare('SELECT pid FROM packs WHERE id = ?').get(Buffer.from(p.id, 'hex')) as { pid: number }).pid;
-        for (const b of p.blobs) rows.push({ b, pid });
-      }
-      rows.sort((x, y) => Buffer.compare(x.b.id, y.b.id));
-      for (const { b, pid } of rows) this.#insBlob.run(b.id, b.type === 'tree' ? 1 : 0, pid, b.offset, b.length, b.rawLength);
+      this.#insertPacks(name, packs);
       this.#db.prepare('INSERT OR IGNORE INTO indexes(name) VALUES(?)').run(name);
     });
+  }
+
+  /**
+   * Records one stored mark file: its packs are marked and their rows doomed, its restated entries are entered as
+   * live locations, and files-cache entries naming a blob that is now doomed are dropped. Idempotent.
+   */
+  addMark(name: string, mark: Mark): void {
+    const doomed = this.transaction(() => {
+      const keys = this.#marks.doom(mark.packs);
+      this.#insertPacks(name, mark.restated);
+      for (const p of mark.restated) for (const b of p.blobs) keys.delete(blobKey(b.id));
+      this.#db.prepare('INSERT OR IGNORE INTO indexes(name) VALUES(?)').run(name);
+      return keys;
+    });
+    this.#marks.purgeFiles(doomed, (fn) => this.transaction(fn));
+  }
+
+  /** Whether a prune marked this pack (an imported mark file lists it). */
+  isMarkedPack(id: string): boolean {
+    this.#reads.enter();
+    return this.#marks.isMarked(Buffer.from(id, 'hex'));
+  }
+
+  /** Enters blob rows; a row of a marked pack is doomed, and a live location replaces a doomed one. */
+  #insertPacks(name: string, packs: Iterable<{ id: string; blobs: readonly PackBlob[] }>): void {
+    // Inserting in id order touches each B-tree page once instead of at random: several times faster for big files.
+    const rows: { b: PackBlob; pid: number; doomed: number }[] = [];
+    for (const p of packs) {
+      const id = Buffer.from(p.id, 'hex');
+      const row = this.#insPack.get(id, name) as { pid: number } | undefined;
+      const pid = row?.pid ?? (this.#db.prepare('SELECT pid FROM packs WHERE id = ?').get(id) as { pid: number }).pid;
+      const doomed = this.#marks.isMarked(id) ? 1 : 0;
+      for (const b of p.blobs) rows.push({ b, pid, doomed });
+    }
+    rows.sort((x, y) => Buffer.compare(x.b.id, y.b.id));
+    for (const { b, pid, doomed } of rows) this.#insBlob.run(b.id, b.type === 'tree' ? 1 : 0, pid, b.offset, b.length, b.rawLength, doomed);
   }
 
   /** Forgets the blob index (not the files cache); used when index files disappeared from the repository. */
   clearIndex(): void {
     this.#reads.end();
     this.#packNames.clear();
-    this.#db.exec('DELETE FROM blobs; DELETE FROM packs; DELETE FROM indexes;');
+    this.#db.exec('DELETE FROM blobs; DELETE FROM packs; DELETE FROM indexes; DELETE FROM marked_packs;');
   }
 
   /** False when the files cache is empty (a first backup): lookups can be skipped. */
@@ -214,70 +243,5 @@ export class Catalog {
     this.flushFiles();
     this.#reads.end();
     this.#db.close();
-  }
-}
-
-/** A read-only view for worker threads: existence checks only. */
-export class CatalogReader {
-  readonly #db: DatabaseSync;
-  readonly #has: StatementSync;
-
-  constructor(path: string) {
-    this.#db = new DatabaseSync(path, { readOnly: true, timeout: 10_000 });
-    this.#has = this.#db.prepare('SELECT 1 AS x FROM blobs WHERE id = ?');
-    this.#reads = new ReadBatch(this.#db);
-  }
-
-  readonly #reads: ReadBatch;
-
-  hasBlob(id: Uint8Array): boolean {
-    this.#reads.enter();
-    return this.#has.get(id) !== undefined;
-  }
-
-  /** Ends the current read batch: the next lookup sees everything committed so far. */
-  refresh(): void {
-    this.#reads.end();
-  }
-
-  close(): void {
-    this.#reads.end();
-    this.#db.close();
-  }
-}
-
-/**
- * Groups point reads into short read transactions: SQLite then takes its shared locks (fcntl calls) once per batch
- * instead of once per query, which makes a lookup ~4x cheaper. A batch ends after READ_BATCH lookups, when the
- * connection writes, or READ_BATCH_MS after it began if the thread goes idle, so it never pins an old snapshot of
- * the WAL for long (other processes' new entries show up at the next batch).
- */
-const READ_BATCH = 4096;
-const READ_BATCH_MS = 200;
-class ReadBatch {
-  readonly #db: DatabaseSync;
-  #open = false;
-  #n = 0;
-  #timer: NodeJS.Timeout | undefined;
-
-  constructor(db: DatabaseSync) {
-    this.#db = db;
-  }
-
-  enter(): void {
-    if (this.#open && ++this.#n < READ_BATCH) return;
-    this.end();
-    this.#db.exec('BEGIN');
-    this.#open = true;
-    this.#n = 0;
-    this.#timer = setTimeout(() => this.end(), READ_BATCH_MS);
-    this.#timer.unref();
-  }
-
-  end(): void {
-    if (!this.#open) return;
-    this.#open = false;
-    clearTimeout(this.#timer);
-    if (this.#db.isTransaction) this.#db.exec('COMMIT');
   }
 }

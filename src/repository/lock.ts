@@ -4,8 +4,9 @@ import { PyBackupError, errnoCode } from '../errors.ts';
 /**
  * Lock files (sealed JSON in locks/). Shared locks (backup, restore, reads) coexist; an exclusive lock (repair,
  * forget, key changes) excludes every other lock; a prune lock (`kind: 'prune'`, `exclusive: false`) excludes
- * exclusive and other prune locks but coexists with shared ones (docs/design.md §14e). A lock is refreshed every REFRESH_MS; it is stale when its process is gone
- * (same host: checked at once with kill(pid, 0)) or when it was not refreshed for STALE_MS (other hosts).
+ * exclusive and other prune locks but coexists with shared ones (docs/design.md §14e). A lock is refreshed every
+ * REFRESH_MS; it is stale when its process is gone (same host: checked at once with kill(pid, 0)) or when it was not
+ * refreshed for STALE_MS (other hosts).
  */
 export interface LockInfo {
   /** last refresh */
@@ -13,8 +14,11 @@ export interface LockInfo {
   /** when the locking command took its first lock (kept across refreshes; absent in older locks) */
   started?: string;
   exclusive: boolean;
-  /** 'prune': a prune lock (older clients read it as a shared lock, which is what it is to them) */
-  kind?: 'prune';
+  /**
+   * 'prune': a prune lock (older clients read it as a shared lock, which is what it is to them); 'backup': a shared
+   * lock whose holder only adds files and never reads pack data, which prune may sweep beside (§14e)
+   */
+  kind?: 'prune' | 'backup';
   hostname: string;
   username: string;
   pid: number;
@@ -44,10 +48,10 @@ export function isStale(l: LockInfo, now = Date.now()): boolean {
   return false;
 }
 
-export type LockKind = 'shared' | 'exclusive' | 'prune';
+export type LockKind = 'shared' | 'backup' | 'exclusive' | 'prune';
 
 export function lockKind(l: LockInfo): LockKind {
-  return l.exclusive ? 'exclusive' : l.kind === 'prune' ? 'prune' : 'shared';
+  return l.exclusive ? 'exclusive' : l.kind === 'prune' || l.kind === 'backup' ? l.kind : 'shared';
 }
 
 /** Whether a lock of kind `mine` (true = exclusive, false = shared) may not be held beside `other`. */

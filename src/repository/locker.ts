@@ -23,7 +23,7 @@ export async function acquireLock(repo: LockRepo, mode: boolean | LockKind, o: {
     time: new Date().toISOString(),
     started,
     exclusive: kind === 'exclusive',
-    ...(kind === 'prune' ? { kind } : {}),
+    ...(kind === 'prune' || kind === 'backup' ? { kind } : {}),
     hostname: hostname(),
     username: o.username ?? currentUser(),
     pid: process.pid,
@@ -44,7 +44,7 @@ export async function acquireLock(repo: LockRepo, mode: boolean | LockKind, o: {
     }
     if (conflicts(kind, other)) {
       await repo.backend.remove({ type: 'lock', name });
-      const what = { exclusive: 'an exclusive', prune: 'a prune', shared: 'a' }[lockKind(other)];
+      const what = { exclusive: 'an exclusive', prune: 'a prune', shared: 'a', backup: 'a' }[lockKind(other)];
       throw new LockFailedError(`repository is already locked by ${what} lock: PID ${other.pid} on ${other.hostname} by ${other.username}, since ${other.time}`);
     }
   }

@@ -10,8 +10,9 @@ import { appendOnlyGuard, appendOnlyRefusal } from './append-only.ts';
 import { openBlob } from './blob-codec.ts';
 import { Catalog, type BlobLocation } from './catalog.ts';
 import { REPO_VERSION, type RepoConfig, parseConfig } from './config.ts';
-import { decodeIndex, encodeIndex, type IndexedPack } from './index-format.ts';
+import { encodeIndex, type IndexedPack } from './index-format.ts';
 import { type KeyFile, type KeyFileMeta, WrongPasswordError, makeKeyFile, openKeyFile, parseKeyFile } from './keyfile.ts';
+import { type IndexDirFile, decodeIndexDirFile } from './mark-format.ts';
 import type { FinishedPack } from './pack-format.ts';
 import { loadPackHeader } from './pack-header.ts';
 import { PackJournal } from './pack-journal.ts';
@@ -56,8 +57,8 @@ export class Repository {
   #pending: IndexedPack[] = [];
   #journal: PackJournal | undefined;
   #pendingBlobs = 0;
-  /** Told the names of the packs each index file covered, once the catalog holds their blobs. */
-  indexListener: ((packs: readonly string[]) => void) | undefined;
+  /** Told the names of the packs each index file covered (and the file's name), once the catalog holds their blobs. */
+  indexListener: ((packs: readonly string[], name: string) => void) | undefined;
 
   private constructor(backend: Backend, config: RepoConfig, key: MasterKey, keyName: string, catalog: Catalog) {
     this.backend = config.appendOnly ? appendOnlyGuard(backend) : backend;
@@ -112,7 +113,7 @@ export class Repository {
     return repo;
   }
 
-  /** Brings the catalog's blob index up to date with the repository's index files. */
+  /** Brings the catalog's blob index up to date with the repository's index and mark files. */
   async syncCatalog(signal?: AbortSignal, onWarning?: (message: string) => void): Promise<void> {
     const known = this.catalog.indexNames();
     const present = new Set<string>();
@@ -124,16 +125,18 @@ export class Repository {
     for (const name of present) {
       if (known.has(name)) continue;
       throwIfAborted(signal);
-      let packs: IndexedPack[];
+      let file: IndexDirFile;
       try {
-        packs = [...decodeIndex(await this.loadFile('index', name, signal))];
+        file = decodeIndexDirFile(await this.loadFile('index', name, signal));
       } catch (e) {
         if (!(e instanceof IntegrityError || e instanceof InvalidInputError)) throw e;
         // Skipped, not fatal: its blobs look absent (a backup stores them again; a restore names what it lacks).
         onWarning?.(`index file ${name} is damaged and was skipped (${e.message}); run \`pybackup check\` and \`pybackup repair index\``);
         continue;
       }
-      this.catalog.addIndex(name, packs);
+      // a prune's mark file (docs/design.md §14e) shares the index directory
+      if (file.kind === 'mark') this.catalog.addMark(name, file.mark);
+      else this.catalog.addIndex(name, file.packs);
     }
   }
 
@@ -206,7 +209,7 @@ export class Repository {
     this.catalog.addIndex(name, packs);
     const ids = packs.map((p) => p.id);
     this.#journal?.done(ids);
-    this.indexListener?.(ids);
+    this.indexListener?.(ids, name);
   }
 
   #journalOpen(): PackJournal {
@@ -215,8 +218,8 @@ export class Repository {
 
   /**
    * Indexes the packs that an interrupted writer on this machine stored but never named in an index file (see
-   * PackJournal), so a backup after a crash reuses them. Packs that vanished or whose header does not authenticate
-   * are dropped from the journal (they stay unindexed waste for prune). Call before writing.
+   * PackJournal), so a backup after a crash reuses them. Packs that vanished, whose header does not authenticate or
+   * that a prune marked are dropped from the journal (they stay unindexed waste for prune). Call before writing.
    */
   async adoptOrphanPacks(signal?: AbortSignal): Promise<{ packs: number; blobs: number }> {
     const journal = this.#journalOpen();
@@ -225,7 +228,8 @@ export class Repository {
     let blobs = 0;
     for (const e of journal.claimOrphans()) {
       throwIfAborted(signal);
-      if (this.catalog.hasPack(e.pack)) {
+      // indexed meanwhile, or marked by a prune (which deletes it once no older backup can still index it)
+      if (this.catalog.hasPack(e.pack) || this.catalog.isMarkedPack(e.pack)) {
         dropped.push(e.pack);
         continue;
       }

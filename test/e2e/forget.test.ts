@@ -4,11 +4,11 @@
  * internal API (same tree), so the test needs a single backup run.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { listSnapshots, saveSnapshot } from '../../src/repository/snapshots.ts';
-import { Sandbox, assertExit, assertNoStackTrace, describe } from './helpers.ts';
+import { Sandbox, assertExit, assertNoStackTrace, assertSameTree, describe, writeRandomFile } from './helpers.ts';
 
 const UTC = { env: { TZ: 'UTC' } };
 
@@ -181,7 +181,7 @@ test('forget refuses garbage and unsafe requests with a clear message and delete
     [['--keep-tag', 'no-such-tag'], /refusing to delete last snapshot of snapshot group "host alpha, path \[/],
     [['--group-by', 'host,color', '--keep-last', '1'], /unknown grouping option "color"/],
     [['--unsafe-allow-remove-all'], /--unsafe-allow-remove-all is not allowed unless a snapshot filter/],
-    [['--keep-last', '1', '--prune'], /--prune is not available yet/],
+    [['--keep-last', '1', '--prune', '--max-unused', 'lots'], /invalid --max-unused "lots"/],
     [['--no-lock', '--keep-last', '1'], /--no-lock is only applicable in combination with --dry-run/],
   ];
   for (const [args, re] of cases) {
@@ -212,4 +212,27 @@ test('forget in an append-only repository: the plan shows, deleting is refused b
   assert.deepEqual(snapshotFiles(sb), before, 'nothing was removed');
   // a policy that removes nothing has nothing to refuse
   assertExit(await sb.cli(['forget', '--keep-last', '10']), 0, 'forget that keeps everything');
+});
+
+test('forget --prune: the forgotten data is gone, the kept snapshot restores, check --read-data passes', async (t) => {
+  const sb = await Sandbox.create(t);
+  mkdirSync(join(sb.src, 'old'), { recursive: true });
+  writeRandomFile(join(sb.src, 'old', 'gone.bin'), 3 << 20);
+  await sb.backup([sb.src]);
+  rmSync(join(sb.src, 'old'), { recursive: true });
+  writeFileSync(join(sb.src, 'kept.txt'), 'kept');
+  await sb.backup([sb.src]);
+  const size = (): number => readdirSync(join(sb.repo, 'data'), { recursive: true, withFileTypes: true }).reduce((n, e) => n + (e.isFile() ? statSync(join(e.parentPath, e.name)).size : 0), 0);
+  const before = size();
+  const dry = await sb.cli(['forget', '--keep-last', '1', '--prune', '--dry-run']);
+  assertExit(dry, 0, 'forget --prune --dry-run');
+  assert.equal(size(), before, 'a dry run frees nothing');
+  const r = await sb.cli(['forget', '--keep-last', '1', '--prune']);
+  assertExit(r, 0, 'forget --prune');
+  assertNoStackTrace(r);
+  assert.ok(size() < before - (2 << 20), `the 3 MiB of forgotten data is freed (${before} -> ${size()})`);
+  assertExit(await sb.cli(['check', '--read-data']), 0, 'check --read-data after forget --prune');
+  const target = sb.path('target');
+  assertExit(await sb.cli(['restore', 'latest', '--target', target]), 0, 'restore');
+  assertSameTree(sb.src, join(target, sb.src), { skipRootTimes: true });
 });

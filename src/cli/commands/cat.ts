@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
-import { decodeIndex } from '../../repository/index-format.ts';
+import type { IndexedPack } from '../../repository/index-format.ts';
+import { decodeIndexDirFile } from '../../repository/mark-format.ts';
 import { isId, parseIdPrefix } from '../../repository/ids.ts';
 import { readPackHeader } from '../../repository/pack-format.ts';
 import { parseKeyFile } from '../../repository/keyfile.ts';
@@ -41,8 +42,12 @@ export function registerCat(program: Command, ctx: () => Context): void {
           case 'lock':
             return pretty(await repo.loadJson('lock', await findName(repo, 'lock', id!), c.signal));
           case 'index': {
-            const packs = [...decodeIndex(await repo.loadFile('index', await findName(repo, 'index', id!), c.signal))];
-            return pretty({ packs: packs.map((p) => ({ id: p.id, blobs: p.blobs.map((b) => ({ id: b.id.toString('hex'), type: b.type, offset: b.offset, length: b.length, uncompressed_length: b.rawLength })) })) });
+            const file = decodeIndexDirFile(await repo.loadFile('index', await findName(repo, 'index', id!), c.signal));
+            const packs = (list: readonly IndexedPack[]): unknown[] =>
+              list.map((p) => ({ id: p.id, blobs: p.blobs.map((b) => ({ id: b.id.toString('hex'), type: b.type, offset: b.offset, length: b.length, uncompressed_length: b.rawLength })) }));
+            // a prune's mark file lives in the index directory too: its restated entries are listed as its packs
+            if (file.kind === 'mark') return pretty({ mark: { time: new Date(file.mark.time).toISOString(), marked_packs: file.mark.packs }, packs: packs(file.mark.restated) });
+            return pretty({ packs: packs(file.packs) });
           }
           case 'pack': {
             const name = await findName(repo, 'pack', id!);

@@ -4,8 +4,10 @@ import { runCheck } from '../../checker/checker.ts';
 import { parseSubset, type ReadDataSubset } from '../../checker/subset.ts';
 import { IntegrityError, UsageError } from '../../errors.ts';
 import { reuseLargeAllocations } from '../../platform/malloc.ts';
-import { type Context, withRepository } from '../context.ts';
+import type { CheckSummary } from '../../checker/events.ts';
+import type { Context } from '../context.ts';
 import { CheckRenderer } from '../render/check.ts';
+import { commandSession, type Session } from '../session.ts';
 
 interface Flags {
   readData?: boolean;
@@ -30,14 +32,19 @@ export function registerCheck(program: Command, ctx: () => Context): void {
         workers = Number(f.workers);
         if (!/^\d+$/.test(f.workers.trim()) || workers < 1 || workers > 64) throw new UsageError('--workers must be a whole number from 1 to 64');
       }
-      // read-data cycles 16 MiB pack buffers: let glibc reuse them instead of mapping fresh pages for each
-      if (readData) reuseLargeAllocations();
-      const render = new CheckRenderer(c.out);
-      const summary = await withRepository(c, { lock: 'shared' }, async (repo) =>
-        await runCheck(repo, { onEvent: render.onEvent, signal: c.signal, ...(readData ? { readData } : {}), ...(workers ? { workers } : {}) }),
-      );
-      c.out.clearStatus();
-      render.summary(summary);
-      if (summary.errors > 0) throw new IntegrityError(`the repository contains errors (${summary.errors} found)`);
+      await performCheck(c, { ...(readData ? { readData } : {}), ...(workers ? { workers } : {}) });
     });
+}
+
+/** `check` once its flags are parsed, for the command and for profile runs; throws IntegrityError on errors. */
+export async function performCheck(c: Context, o: { readData?: ReadDataSubset; workers?: number }, s: { session?: Session } = {}): Promise<CheckSummary> {
+  // read-data cycles 16 MiB pack buffers: let glibc reuse them instead of mapping fresh pages for each
+  if (o.readData) reuseLargeAllocations();
+  const render = new CheckRenderer(c.out);
+  const session = s.session ?? commandSession(c);
+  const summary = await session('shared', async (repo) => await runCheck(repo, { onEvent: render.onEvent, signal: c.signal, ...o }));
+  c.out.clearStatus();
+  render.summary(summary);
+  if (summary.errors > 0) throw new IntegrityError(`the repository contains errors (${summary.errors} found)`);
+  return summary;
 }

@@ -3,6 +3,7 @@ import { UsageError } from '../../errors.ts';
 import type { RepoConfig } from '../../repository/config.ts';
 import { type Context, withRepository } from '../context.ts';
 import { formatBytes } from '../render/output.ts';
+import { registerConfigSubcommands, unknownSubcommand } from './config-check.ts';
 
 interface Flags {
   appendOnly?: string;
@@ -17,12 +18,14 @@ function onOff(v: string): boolean {
 }
 
 export function registerConfig(program: Command, ctx: () => Context): void {
-  program
+  const config = program
     .command('config')
-    .description('show the repository settings, or change append-only mode and the compression level')
+    .description('show the repository settings, or change append-only mode and the compression level; check a configuration file')
     .option('--append-only <on|off>', 'clients may add data but never delete or rewrite it')
     .option('--compression <level>', 'zstd level 0-19 for data written from now on (0 = off)')
-    .action(async (f: Flags) => {
+    .allowExcessArguments()
+    .action(async (f: Flags, cmd: Command) => {
+      unknownSubcommand(cmd.args);
       const c = ctx();
       const change: { appendOnly?: boolean; compression?: number } = {};
       if (f.appendOnly !== undefined) change.appendOnly = onOff(f.appendOnly);
@@ -42,6 +45,7 @@ export function registerConfig(program: Command, ctx: () => Context): void {
         if (changing) c.out.info('configuration updated');
       });
     });
+  registerConfigSubcommands(config, ctx);
 }
 
 function describeConfig(cfg: RepoConfig): string[] {

@@ -1,16 +1,13 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
-import type { SnapshotWithId } from '../../model/snapshot.ts';
-import { assertTimeZone } from '../../prune/calendar.ts';
-import { forgetSnapshots } from '../../prune/forget.ts';
-import { describeGroupKey, parseGroupBy } from '../../prune/group.ts';
-import { describePolicy, isEmptyPolicy } from '../../prune/policy.ts';
-import { planRetention, type RetentionGroup, snapshotInstant } from '../../prune/retention.ts';
-import { SnapshotNotFoundError, listSnapshots, matchesFilter, resolveSnapshot, type SnapshotFilter } from '../../repository/snapshots.ts';
-import { type Context, withRepository } from '../context.ts';
-import { forgetJson, groupText, idSet } from '../render/forget.ts';
-import { collect, reportUnreadableSnapshot } from './common.ts';
+import { parseGroupBy } from '../../prune/group.ts';
+import { isEmptyPolicy } from '../../prune/policy.ts';
+import type { SnapshotFilter } from '../../repository/snapshots.ts';
+import type { Context } from '../context.ts';
+import { collect } from './common.ts';
 import { type KeepFlags, policyFromFlags } from './forget-flags.ts';
+import { performForget } from './forget-run.ts';
+import { parseMaxUnused, performPrune } from './prune.ts';
 
 interface Flags extends KeepFlags {
   host: string[];
@@ -20,21 +17,10 @@ interface Flags extends KeepFlags {
   unsafeAllowRemoveAll?: boolean;
   dryRun?: boolean;
   prune?: boolean;
+  maxUnused: string;
+  maxRepackSize?: string;
 }
 
-export const PRUNE_UNAVAILABLE = '--prune is not available yet: PyBackup has no prune operation so far; nothing was changed (run forget without --prune)';
-
-/** The zone in which periods are counted: the local one ($TZ), as restic uses the snapshot's local time. */
-function localTimeZone(c: Context): string {
-  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  try {
-    assertTimeZone(tz);
-    return tz;
-  } catch {
-    c.out.warn(`warning: unknown local time zone ${JSON.stringify(tz)}; counting periods in UTC`);
-    return 'UTC';
-  }
-}
 
 export function registerForget(program: Command, ctx: () => Context, setCode: (c: number) => void): void {
   program
@@ -60,81 +46,23 @@ export function registerForget(program: Command, ctx: () => Context, setCode: (c
     .option('--path <path>', 'only consider snapshots including this path (repeatable)', collect, [])
     .option('-g, --group-by <group>', "group snapshots by host, paths and/or tags, comma-separated ('' = no grouping)", 'host,paths')
     .option('-n, --dry-run', 'do not delete anything, just print what would be done')
-    .option('--prune', 'run prune afterwards (not available yet)')
+    .option('--prune', 'run prune afterwards (with --dry-run: show its plan too)')
+    .option('--max-unused <limit>', 'with --prune: tolerated unused space (x%, a size, or "unlimited")', '5%')
+    .option('--max-repack-size <size>', 'with --prune: repack at most this many bytes')
     .action(async (refs: string[], f: Flags) => {
       const c = ctx();
       const policy = policyFromFlags(f);
       const groupBy = parseGroupBy(f.groupBy);
       const filter: SnapshotFilter = { hosts: f.host, tags: f.tag, paths: f.path };
       const hasFilter = f.host.length + f.tag.length + f.path.length > 0;
-      if (f.prune) throw new UsageError(PRUNE_UNAVAILABLE);
+      if (f.prune) parseMaxUnused(f.maxUnused); // a bad value fails before anything is forgotten
       if (c.globals.noLock && !f.dryRun) throw new UsageError('--no-lock is only applicable in combination with --dry-run for forget');
       if (refs.length === 0 && isEmptyPolicy(policy)) {
         if (!f.unsafeAllowRemoveAll) throw new UsageError('no policy was specified, no snapshots will be removed (give --keep-* options, or snapshot IDs)');
         if (!hasFilter) throw new UsageError('--unsafe-allow-remove-all is not allowed unless a snapshot filter option is specified (--host, --tag or --path)');
       }
-      const timeZone = localTimeZone(c);
-
-      await withRepository(c, { lock: 'exclusive' }, async (repo) => {
-        const unreadable: string[] = [];
-        const report = reportUnreadableSnapshot(c);
-        const onError = (name: string, e: unknown): void => {
-          unreadable.push(name);
-          report(name, e);
-        };
-        const all = (await listSnapshots(repo, { signal: c.signal, onError })).filter((s) => {
-          if (snapshotInstant(s.time)) return true;
-          c.out.warn(`error: snapshot ${s.id}: invalid time ${JSON.stringify(s.time)}; it is left alone`);
-          return false;
-        });
-        let groups: RetentionGroup<SnapshotWithId>[] | undefined;
-        let targets: string[];
-        if (refs.length > 0) {
-          // explicit IDs: exactly those (the filter only narrows "latest"); any that does not resolve stops the run
-          // a damaged snapshot file can be forgotten by its full id or a unique prefix (it cannot be listed)
-          targets = [...new Set(refs.map((r) => resolveOrDamaged(all, unreadable, r, filter)))];
-        } else {
-          groups = planRetention(
-            all.filter((s) => matchesFilter(s, filter)),
-            policy,
-            { groupBy, timeZone, now: Date.now() },
-          );
-          const emptied = groups.find((g) => g.keep.length === 0 && g.remove.length > 0);
-          if (emptied && !isEmptyPolicy(policy)) throw new UsageError(`refusing to delete last snapshot of snapshot group "${describeGroupKey(emptied.key)}"`);
-          targets = groups.flatMap((g) => g.remove.map((s) => s.id));
-        }
-        if (!f.dryRun && targets.length > 0) {
-          repo.assertMayDelete(`forget of ${targets.length} snapshot${targets.length === 1 ? '' : 's'} ${idSet(targets)} (--dry-run shows the plan)`);
-        }
-
-        if (groups && !c.out.json) {
-          c.out.info(`Applying Policy: ${describePolicy(policy)}`);
-          for (const g of groups) c.out.info(groupText(g, timeZone));
-        }
-        if (targets.length > 0) {
-          if (f.dryRun) {
-            if (!c.out.json) c.out.info(`Would have removed the following snapshots:\n${idSet(targets)}\n`);
-          } else {
-            const r = await forgetSnapshots(repo, targets, {
-              signal: c.signal,
-              onError: (id, e) => c.out.warn(`unable to remove snapshot/${id} from the repository: ${(e as Error).message}`),
-            });
-            if (!c.out.json) c.out.info(`removed ${r.removed.length} snapshot${r.removed.length === 1 ? '' : 's'}`);
-            if (r.failed.length > 0) setCode(3);
-          }
-        }
-        if (groups && c.out.json) c.out.data(JSON.stringify(forgetJson(groups)));
-      });
+      const r = await performForget(c, { refs, policy, groupBy, filter, dryRun: !!f.dryRun });
+      if (r.failed.length > 0) setCode(3);
+      if (f.prune) await performPrune(c, { maxUnused: f.maxUnused, ...(f.maxRepackSize === undefined ? {} : { maxRepackSize: f.maxRepackSize }), ...(f.dryRun ? { dryRun: true } : {}) });
     });
-}
-
-function resolveOrDamaged(all: readonly SnapshotWithId[], unreadable: readonly string[], ref: string, filter: SnapshotFilter): string {
-  try {
-    return resolveSnapshot(all, ref, filter).id;
-  } catch (e) {
-    if (!(e instanceof SnapshotNotFoundError) || !/^[0-9a-f]{4,64}$/.test(ref)) throw e;
-    const hits = unreadable.filter((n) => n.startsWith(ref));
-    if (hits.length !== 1) throw e;
-    return hits[0] as string;
-  }
 }

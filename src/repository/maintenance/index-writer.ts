@@ -1,7 +1,7 @@
-import { throwIfAborted } from '../errors.ts';
-import { encodeIndex, type IndexedPack } from '../repository/index-format.ts';
-import type { Repository } from '../repository/repository.ts';
-import type { RepairSink } from './events.ts';
+import { throwIfAborted } from '../../errors.ts';
+import { encodeIndex, type IndexedPack } from '../index-format.ts';
+import type { Repository } from '../repository.ts';
+import type { MaintenanceSink } from './events.ts';
 
 /** Like a backup's index files: one per this many packs or blobs, so no file (and no buffer) grows without bound. */
 export const INDEX_FILE_PACKS = 64;
@@ -11,7 +11,7 @@ export const INDEX_FILE_BLOBS = 50_000;
  * Writes index files listing `packs` (in batches), each reported; returns their names. The catalog learns them at the
  * next sync (callers sync after removing the files these replace).
  */
-export async function writeIndexFiles(repo: Pick<Repository, 'saveFile'>, packs: Iterable<IndexedPack>, onEvent: RepairSink, signal?: AbortSignal): Promise<string[]> {
+export async function writeIndexFiles(repo: Pick<Repository, 'saveFile'>, packs: Iterable<IndexedPack>, onEvent: MaintenanceSink, signal?: AbortSignal): Promise<string[]> {
   const names: string[] = [];
   let batch: IndexedPack[] = [];
   let blobs = 0;

@@ -1,0 +1,40 @@
+import type { DatabaseSync } from 'node:sqlite';
+
+/**
+ * The catalog's tables (docs/design.md §12). `blobs.doomed` is 1 for a row whose pack a prune marked
+ * (`marked_packs`): dedup lookups ignore such rows, reads still find them.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS indexes(name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS packs(pid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, idx TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs(id BLOB PRIMARY KEY, type INTEGER NOT NULL, pid INTEGER NOT NULL,
+  off INTEGER NOT NULL, len INTEGER NOT NULL, raw INTEGER NOT NULL, doomed INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS marked_packs(id BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files(path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
+  ctime INTEGER NOT NULL, inode INTEGER NOT NULL, content BLOB NOT NULL, xattrs TEXT) WITHOUT ROWID;
+`;
+export const SCHEMA_VERSION = '3';
+
+/**
+ * Creates the tables, or upgrades them: from version 2 the blob table gains its `doomed` column (the files cache
+ * is kept); any other older or unknown version is dropped and rebuilt. One transaction, so that processes opening
+ * the catalog together never upgrade it twice.
+ */
+export function prepareSchema(db: DatabaseSync): void {
+  db.exec('CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL)');
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const v = (db.prepare("SELECT v FROM meta WHERE k='schema'").get() as { v: string } | undefined)?.v;
+    if (v === '2') {
+      db.exec('ALTER TABLE blobs ADD COLUMN doomed INTEGER NOT NULL DEFAULT 0');
+    } else if (v !== undefined && v !== SCHEMA_VERSION) {
+      db.exec('DROP TABLE IF EXISTS indexes; DROP TABLE IF EXISTS packs; DROP TABLE IF EXISTS blobs; DROP TABLE IF EXISTS marked_packs; DROP TABLE IF EXISTS files;');
+    }
+    db.exec(SCHEMA);
+    if (v !== SCHEMA_VERSION) db.prepare("INSERT OR REPLACE INTO meta(k, v) VALUES('schema', ?)").run(SCHEMA_VERSION);
+    db.exec('COMMIT');
+  } catch (e) {
+    db.exec('ROLLBACK');
+    throw e;
+  }
+}
