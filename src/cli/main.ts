@@ -25,6 +25,10 @@ import { registerDaemon } from './commands/daemon.ts';
 import { registerSchedule } from './commands/schedule.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerWatch } from './commands/watch.ts';
+import { registerCopy } from './commands/copy.ts';
+import { registerWeb } from './commands/web.ts';
+import { registerMount } from './commands/mount.ts';
+import { registerServe } from './commands/serve.ts';
 import { type Context, type GlobalOptions, makeContext } from './context.ts';
 import { parseKiBps } from './limits.ts';
 import { VERSION } from './version.ts';
@@ -120,6 +124,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerStatus(program, getCtx);
   registerSchedule(program, getCtx);
   registerWatch(program, getCtx, cleanStop);
+  registerCopy(program, getCtx);
+  registerWeb(program, getCtx);
+  registerServe(program, getCtx);
+  registerMount(program, getCtx);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {

@@ -26,6 +26,8 @@ export interface InitOptions {
   readonly packSize?: number;
   readonly kdf?: { memory?: number; passes?: number; parallelism?: number };
   readonly appendOnly?: boolean;
+  /** the master key's chunker secret (32 bytes), taken from another repository (`init --copy-chunker-params`) */
+  readonly chunkerKey?: Buffer;
 }
 
 export interface OpenOptions {
@@ -70,7 +72,9 @@ export class Repository {
   }
 
   static async init(backend: Backend, password: string, o: InitOptions & OpenOptions = {}): Promise<Repository> {
-    const key = newMasterKey();
+    const fresh = newMasterKey();
+    if (o.chunkerKey !== undefined && o.chunkerKey.length !== 32) throw new InvalidInputError('chunker key must be 32 bytes');
+    const key: MasterKey = o.chunkerKey ? { ...fresh, chunker: Buffer.from(o.chunkerKey) } : fresh;
     const config: RepoConfig = {
       version: REPO_VERSION,
       id: randomBytes(32).toString('hex'),

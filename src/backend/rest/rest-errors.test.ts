@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
+import { type Socket, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
@@ -206,6 +206,8 @@ test('an untrusted TLS certificate, or a peer that does not speak HTTP, is a Per
   assert.equal(tls.status, 0, String(tls.stderr));
   const https = createHttpsServer({ key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) }, (_q, res) => res.end());
   const junk = createNetServer((s) => s.end('SSH-2.0-OpenSSH_9.2\r\n\r\n'));
+  const sockets = new Set<Socket>();
+  for (const srv of [https, junk]) srv.on('connection', (s: Socket) => sockets.add(s));
   await Promise.all([new Promise<void>((r) => https.listen(0, '127.0.0.1', r)), new Promise<void>((r) => junk.listen(0, '127.0.0.1', r))]);
   try {
     for (const [url, hint] of [
@@ -223,7 +225,7 @@ test('an untrusted TLS certificate, or a peer that does not speak HTTP, is a Per
       }
     }
   } finally {
-    https.closeAllConnections();
+    for (const s of sockets) s.destroy();
     await Promise.all([new Promise((r) => https.close(r)), new Promise((r) => junk.close(r))]);
     rmSync(dir, { recursive: true, force: true });
   }
