@@ -23,6 +23,7 @@ test('two concurrent backups plus a prune: every snapshot restores, check --read
     const x = join(sb.src, `x-${round}`);
     makeData(x, `x${round}`, 6);
     const gone = await sb.backup([x]);
+    assert.ok(gone.snapshot_id);
     assertExit(await sb.cli(['forget', gone.snapshot_id]), 0, 'forget X');
     const a = join(sb.src, `a-${round}`);
     cpSync(x, a, { recursive: true });
