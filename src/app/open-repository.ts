@@ -50,8 +50,8 @@ function baseBackendFor(location: string): Backend {
   if (location.startsWith('s3:')) return new S3Backend(location, s3BackendOptions());
   if (location.startsWith('sftp:')) return new SftpBackend(sftpConfigFrom(location, process.env, sftpBackendOptions()));
   const scheme = /^([a-z0-9]+):/.exec(location)?.[1];
-  if (scheme && ['sftp', 'rest', 'rclone', 's3', 'b2', 'azure', 'gs', 'swift'].includes(scheme)) {
-    throw new UsageError(`repository type "${scheme}:" is not supported yet; use a local directory`);
+  if (scheme && ['b2', 'azure', 'gs', 'swift'].includes(scheme)) {
+    throw new UsageError(`repository type "${scheme}:" is not built in; use s3: (the provider's S3 endpoint) or rclone:${scheme === 'b2' ? 'REMOTE:path' : ''} instead`);
   }
   return new LocalBackend(location);
 }

@@ -10,6 +10,8 @@ export type ChunkerRepo = Pick<Repository, 'config' | 'key'>;
 
 /** Memo tables are dropped when they reach this many entries, so memory does not grow with the repository. */
 const MEMO_LIMIT = 200_000;
+/** Source blobs read ahead of the one being stored. */
+const PREFETCH = 4;
 
 /**
  * Data blobs keep their boundaries only when both repositories cut the same places: equal chunker parameters and an
@@ -89,12 +91,37 @@ export class ContentCopier {
     return r.id;
   }
 
+  /**
+   * The plaintexts of `ids` in order, up to PREFETCH loads in flight (a remote source is not read one blob at a
+   * time); `skip` ids are not loaded (yielded as undefined).
+   */
+  async *#loadAll(ids: readonly string[], skip: (id: string) => boolean): AsyncGenerator<Buffer | undefined> {
+    const queue: Promise<Buffer | undefined>[] = [];
+    let next = 0;
+    const fill = (): void => {
+      while (queue.length < PREFETCH && next < ids.length) {
+        const id = ids[next++] as string;
+        const p = skip(id) ? Promise.resolve(undefined) : this.#load(id);
+        p.catch(() => {}); // awaited below in order; this only keeps a later failure from being "unhandled"
+        queue.push(p);
+      }
+    };
+    fill();
+    while (queue.length > 0) {
+      const b = await queue.shift();
+      fill();
+      yield b;
+    }
+  }
+
   async #keep(ids: readonly string[]): Promise<string[]> {
     const out: string[] = [];
-    for (const id of ids) {
+    let i = 0;
+    for await (const plain of this.#loadAll(ids, (id) => this.#blobMemo.has(id))) {
+      const id = ids[i++] as string;
       let dst = this.#blobMemo.get(id);
       if (dst === undefined) {
-        dst = await this.#store(await this.#load(id));
+        dst = await this.#store(plain ?? (await this.#load(id)));
         if (this.#blobMemo.size >= MEMO_LIMIT) this.#blobMemo.clear();
         this.#blobMemo.set(id, dst);
       }
@@ -108,14 +135,19 @@ export class ContentCopier {
     const out: string[] = [];
     let start = 0;
     let end = 0;
+    const max = chunker.params.max;
+    // Cut only with `max` bytes at hand (or at the end): every cut is then settled, and no byte is scanned twice
+    // while source blobs (often smaller than `max`) trickle in.
     const drain = async (eof: boolean): Promise<void> => {
-      for (let n = cutStream(chunker, this.#buf, start, end, eof); n > 0; n = cutStream(chunker, this.#buf, start, end, eof)) {
+      while (eof ? end > start : end - start >= max) {
+        const n = cutStream(chunker, this.#buf, start, end, eof);
+        if (n <= 0) break;
         out.push(await this.#store(this.#buf.subarray(start, start + n)));
         start += n;
       }
     };
-    for (const id of ids) {
-      const plain = await this.#load(id);
+    for await (const got of this.#loadAll(ids, () => false)) {
+      const plain = got as Buffer;
       if (end + plain.length > this.#buf.length) {
         // keep only the unsettled tail (< max), growing the buffer when tail + blob do not fit
         const tail = end - start;

@@ -61,7 +61,7 @@ describe('copySnapshots', () => {
     writeFileSync(join(data, 'big.bin'), randomBytes(700_000));
   });
   after(async () => {
-    for (const r of repos) await r.close().catch(() => {});
+    for (const r of repos.splice(0)) await r.close().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -164,5 +164,55 @@ describe('copySnapshots', () => {
     const s = await copySnapshots(src, dst, {});
     assert.deepEqual([s.copied, s.skipped], [0, 1]);
     assert.equal(sn.id.length, 64);
+  });
+});
+
+describe('copySnapshots chains', () => {
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pyb-copy-chain-'));
+    data = join(dir, 'data');
+    mkdirSync(join(data, 'd'), { recursive: true });
+    writeFileSync(join(data, 'd', 'x.bin'), randomBytes(200_000));
+  });
+  after(async () => {
+    for (const r of repos.splice(0)) await r.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('A -> B -> C, then A -> C skips (same time/host/paths/tags and the same translated tree)', async () => {
+    const a = await newRepo();
+    const b = await newRepo({ chunker: OTHER });
+    const c = await newRepo();
+    await backupPaths(a, [data]);
+    assert.equal((await copySnapshots(a, b, {})).copied, 1);
+    assert.equal((await copySnapshots(b, c, {})).copied, 1);
+    const s = await copySnapshots(a, c, {});
+    assert.deepEqual([s.copied, s.skipped, s.dataAdded], [0, 1, 0]);
+  });
+});
+
+describe('copySnapshots with a damaged source', () => {
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pyb-copy-bad-'));
+    data = join(dir, 'data');
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, 'x.bin'), randomBytes(50_000));
+  });
+  after(async () => {
+    for (const r of repos.splice(0)) await r.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('names the snapshot whose data cannot be read and keeps the code', async () => {
+    const a = await newRepo();
+    const b = await newRepo();
+    const sn = await backupPaths(a, [data]);
+    // lose every pack: the root tree cannot be read
+    for await (const f of a.backend.list('pack')) await a.backend.remove({ type: 'pack', name: f.name });
+    await assert.rejects(copySnapshots(a, b, {}), (e: Error & { code?: string }) => {
+      assert.match(e.message, new RegExp(`cannot copy snapshot ${sn.id.slice(0, 8)}`));
+      assert.ok(e.code === 'NOT_FOUND' || e.code === 'INTEGRITY', String(e.code));
+      return true;
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { throwIfAborted, UsageError } from '../errors.ts';
+import { PyBackupError, throwIfAborted, UsageError } from '../errors.ts';
 import type { Node } from '../model/node.ts';
 import type { Snapshot, SnapshotWithId } from '../model/snapshot.ts';
 import { encodeTree } from '../model/tree-encode.ts';
@@ -82,7 +82,12 @@ export async function copySnapshots(src: CopySource, dst: CopyDestination, o: Co
         continue;
       }
       emit({ type: 'snapshot-start', source: sn.id, index: done + 1, total: selected.length, time: sn.time, hostname: sn.hostname, paths: sn.paths });
-      const tree = await trees.copy(sn.tree);
+      const tree = await trees.copy(sn.tree).catch((e: unknown) => {
+        if (e instanceof PyBackupError && e.code !== 'ABORTED' && e.code !== 'INTERNAL') {
+          throw new PyBackupError(e.code, `cannot copy snapshot ${sn.id.slice(0, 8)}: ${e.message} (run \`pybackup check\` on the source repository)`, { cause: e });
+        }
+        throw e;
+      });
       const twin = (similar.get(similarityKey(sn)) ?? []).find((s) => s.tree === tree);
       if (twin) {
         skipped++;

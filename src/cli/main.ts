@@ -127,7 +127,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerCopy(program, getCtx);
   registerWeb(program, getCtx);
   registerServe(program, getCtx);
-  registerMount(program, getCtx);
+  registerMount(program, getCtx, cleanStop);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {

@@ -3,7 +3,8 @@ import type { KdfParams } from '../crypto/kdf.ts';
 import { PyBackupError, UsageError, throwIfAborted } from '../errors.ts';
 import { parseIdPrefix } from './ids.ts';
 import { type KeyFile, type KeyFileMeta, parseKeyFile } from './keyfile.ts';
-import { type InitOptions, MAX_KEY_FILES, type Repository } from './repository.ts';
+import { MAX_KEY_FILES } from './repo-open.ts';
+import type { InitOptions, Repository } from './repository.ts';
 
 /**
  * Key management (`key list | add | remove | passwd`). Every key file seals the same master key under its own

@@ -2,16 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type Backend, type FileType, NotFoundError, RepoNotFoundError } from '../backend/backend.ts';
+import { type Backend, type FileType, NotFoundError } from '../backend/backend.ts';
 import { Sealer } from '../crypto/aead.ts';
 import { type MasterKey, newMasterKey } from '../crypto/master-key.ts';
-import { InternalError, IntegrityError, InvalidInputError, PyBackupError, throwIfAborted } from '../errors.ts';
+import { InternalError, IntegrityError, InvalidInputError, throwIfAborted } from '../errors.ts';
 import { appendOnlyGuard, appendOnlyRefusal } from './append-only.ts';
 import { openBlob } from './blob-codec.ts';
 import { Catalog, type BlobLocation } from './catalog.ts';
-import { REPO_VERSION, type RepoConfig, parseConfig } from './config.ts';
+import { REPO_VERSION, type RepoConfig } from './config.ts';
+import { CONFIG_AAD, openConfig, sealConfig } from './repo-open.ts';
 import { encodeIndex, type IndexedPack } from './index-format.ts';
-import { type KeyFile, type KeyFileMeta, WrongPasswordError, makeKeyFile, openKeyFile, parseKeyFile } from './keyfile.ts';
+import { type KeyFileMeta, makeKeyFile } from './keyfile.ts';
 import { type IndexDirFile, decodeIndexDirFile } from './mark-format.ts';
 import type { FinishedPack } from './pack-format.ts';
 import { loadPackHeader } from './pack-header.ts';
@@ -93,28 +94,18 @@ export class Repository {
   }
 
   static async open(backend: Backend, password: string, o: OpenOptions = {}): Promise<Repository> {
-    let configBox: Uint8Array;
+    let repo: Repository | undefined;
     try {
-      configBox = await backend.load({ type: 'config', name: '' });
+      const { key, keyName, config } = await openConfig(backend, password, o.signal);
+      repo = new Repository(backend, config, key, keyName, new Catalog(config.id, o.catalogPath ? { path: o.catalogPath } : {}));
+      await repo.syncCatalog(o.signal, o.onWarning);
+      return repo;
     } catch (e) {
-      if (e instanceof PyBackupError && e.code === 'ABORTED') throw e;
-      if (e instanceof NotFoundError) throw new RepoNotFoundError(`no repository found at ${backend.location} (run init first?)`, { cause: e });
-      throw new PyBackupError('IO', `cannot open the repository at ${backend.location}: ${(e as Error).message}`, { cause: e });
+      // a failed open releases what it holds (a remote backend may keep a server process or connections)
+      repo?.catalog.close();
+      await backend.close().catch(() => {});
+      throw e;
     }
-    const { key, name } = await unlock(backend, password, o.signal);
-    const sealer = new Sealer(key.encrypt);
-    let configText: string;
-    try {
-      configText = decodePayload(sealer.open(configBox, CONFIG_AAD)).toString('utf8');
-    } catch (e) {
-      if (!(e instanceof IntegrityError)) throw e;
-      // The key opened, so the config itself is damaged: nothing can be read without it.
-      throw new IntegrityError(`the repository config at ${backend.location} is damaged (${e.message}); restore it from a copy of the repository`, { cause: e });
-    }
-    const config = parseConfig(configText);
-    const repo = new Repository(backend, config, key, name, new Catalog(config.id, o.catalogPath ? { path: o.catalogPath } : {}));
-    await repo.syncCatalog(o.signal, o.onWarning);
-    return repo;
   }
 
   /** Brings the catalog's blob index up to date with the repository's index and mark files. */
@@ -306,33 +297,6 @@ export class Repository {
   }
 }
 
-const CONFIG_AAD = Buffer.from('pybackup config');
-function sealConfig(sealer: Sealer, config: RepoConfig): Buffer {
-  return sealer.seal(encodePayload(Buffer.from(JSON.stringify(config)), { level: 0 }), CONFIG_AAD);
-}
 function aadFor(type: FileType): Buffer {
   return type === 'config' ? CONFIG_AAD : Buffer.from(`pybackup ${type}`);
-}
-
-/** Opening tries at most this many key files (a hostile repository could hold millions); `key add` stops there. */
-export const MAX_KEY_FILES = 64;
-
-/** Tries every key file (newest first would be a nicety; restic tries all). */
-async function unlock(backend: Backend, password: string, signal?: AbortSignal): Promise<{ key: MasterKey; name: string }> {
-  const names: string[] = [];
-  for await (const f of backend.list('key', signal ? { signal } : undefined)) names.push(f.name);
-  if (names.length === 0) throw new RepoNotFoundError(`repository at ${backend.location} has no keys`);
-  let lastError: unknown;
-  for (const name of names.slice(0, MAX_KEY_FILES)) {
-    throwIfAborted(signal);
-    let kf: KeyFile;
-    try {
-      kf = parseKeyFile(await backend.load({ type: 'key', name }));
-      const key = await openKeyFile(kf, password);
-      if (key) return { key, name };
-    } catch (e) {
-      lastError = e;
-    }
-  }
-  throw new WrongPasswordError('wrong password or no key found', lastError ? { cause: lastError } : undefined);
 }

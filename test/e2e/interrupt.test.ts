@@ -19,7 +19,16 @@ test('SIGINT during backup: exit 130, repository consistent, next backup and res
   let sawSummary = false;
   let buffered = '';
   const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
   child.stdout?.on('data', (b: Buffer) => {
+    // fallback: interrupt ~1 s after the first output even without a progress line (the CLI is up by then, its
+    // SIGINT handler installed; a fixed delay from spawn can fire before that on a loaded machine)
+    timer ??= setTimeout(() => {
+      if (!sent) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    }, 1000);
     buffered += b.toString();
     for (const l of jsonLines(buffered)) {
       if (l.message_type === 'summary') sawSummary = true;
@@ -29,13 +38,6 @@ test('SIGINT during backup: exit 130, repository consistent, next backup and res
       }
     }
   });
-  // fallback: interrupt after ~1 s even without a progress line
-  const timer = setTimeout(() => {
-    if (!sent) {
-      sent = true;
-      child.kill('SIGINT');
-    }
-  }, 1000);
   const r = await collect(child, { timeoutMs: 120_000 });
   clearTimeout(timer);
   assert.ok(sent, 'SIGINT was sent');

@@ -140,10 +140,17 @@ test('web UI in headless Chromium', async (t) => {
     await page.goto(`${origin}/browse?snap=latest&p=${encodeURIComponent(dir)}`);
     await page.fill('input[name=target]', target);
     await page.getByRole('button', { name: /^Restore / }).click();
-    await page.waitForSelector('#status[data-state=done]', { timeout: 60_000 });
+    await page.waitForSelector('#status:not([data-state=running])', { timeout: 60_000 });
+    assert.equal(await page.locator('#status').getAttribute('data-state'), 'done', await page.locator('main').innerText());
     assert.match(await page.locator('#status').innerText(), /Restored \d+ files/);
     await page.screenshot({ path: join(artifacts, 'webui-restore.png'), fullPage: true });
     assertSameTree(dir, target, { skipRootTimes: true });
+    const id = new URL(page.url()).searchParams.get('id') as string;
+    const status = (await (await fetch(`${origin}/api/restore?id=${id}`, { headers: { Authorization: `Bearer ${token}` } })).json()) as Record<string, unknown>;
+    assert.equal(status.state, 'done');
+    assert.equal(status.files_done, 4);
+    assert.equal(status.bytes_done, status.bytes_total);
+    assert.equal((status.summary as { files_restored: number }).files_restored, 4);
   });
 
   await t.test('CSRF: a form without the token or from another origin is refused', async () => {
@@ -152,6 +159,13 @@ test('web UI in headless Chromium', async (t) => {
     assert.equal(await post(`snap=latest&p=${encodeURIComponent(dir)}&target=${encodeURIComponent(sb.path('x'))}`), 403);
     assert.equal(await post(`csrf=${token}&snap=latest&p=/&target=${encodeURIComponent(sb.path('x'))}`, { Origin: 'http://evil.example' }), 403);
     assert.equal(await post(`csrf=${token}&snap=latest&p=/&target=relative`), 400);
+  });
+
+  await t.test('a bad --listen is a clear error', async () => {
+    const r = await sb.cli(['web', '--listen', 'nowhere']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--listen must be HOST:PORT/);
+    assertNoStackTrace(r);
   });
 
   await browser.close();

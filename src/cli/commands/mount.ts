@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { PyBackupError, UsageError } from '../../errors.ts';
-import type { Context } from '../context.ts';
-import { parseListen, requestReporter, untilInterrupted, withWebdav } from './webdav-session.ts';
+import { type Context, repoLocation } from '../context.ts';
+import { isLoopback, parseListen, requestReporter, untilInterrupted, withWebdav } from './webdav-session.ts';
 
 interface Flags {
   listen: string;
@@ -23,8 +23,19 @@ const findExe = (name: string): string | undefined =>
   });
 
 /** What a mount needs on this machine, checked before the repository is opened; throws a clear error naming the fix. */
-export function checkMountPrerequisites(dir: string): { rclone: string; fusermount: string; dir: string } {
+export function checkMountPrerequisites(dir: string, repoLocation: string): { rclone: string; fusermount: string; dir: string } {
   if (process.platform !== 'linux') throw new UsageError('mount works on Linux only; use `pybackup serve webdav` and your system\'s WebDAV client elsewhere');
+  let real: string;
+  try {
+    real = realpathSync(dir);
+    if (!statSync(real).isDirectory()) throw new UsageError(`${dir} is not a directory`);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`mount point ${dir} does not exist: create an empty directory first`);
+  }
+  refuseRepositoryOverlap(repoLocation, real);
+  if (isMounted(real)) throw new UsageError(`${dir} is already a mount point`);
+  if (readdirSync(real).length > 0) throw new UsageError(`${dir} is not empty: mount over an empty directory`);
   try {
     accessSync('/dev/fuse', constants.R_OK | constants.W_OK);
   } catch {
@@ -34,16 +45,6 @@ export function checkMountPrerequisites(dir: string): { rclone: string; fusermou
   if (!fusermount) throw new UsageError('fusermount3 not found: install the Debian/Ubuntu package fuse3 (apt-get install fuse3)');
   const rclone = findExe('rclone');
   if (!rclone) throw new UsageError('rclone not found: install the Debian/Ubuntu package rclone (apt-get install rclone); mount runs `rclone mount` against the WebDAV server');
-  let real: string;
-  try {
-    real = realpathSync(dir);
-    if (!statSync(real).isDirectory()) throw new UsageError(`${dir} is not a directory`);
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`mount point ${dir} does not exist: create an empty directory first`);
-  }
-  if (isMounted(real)) throw new UsageError(`${dir} is already a mount point`);
-  if (readdirSync(real).length > 0) throw new UsageError(`${dir} is not empty: mount over an empty directory`);
   return { rclone, fusermount, dir: real };
 }
 
@@ -58,9 +59,29 @@ export function isMounted(dir: string): boolean {
   return info.split('\n').some((l) => unescapeMount(l.split(' ')[4] ?? '') === dir);
 }
 
+/**
+ * A local repository inside the mount point (or the other way round) would make the server read its own files
+ * through the mount it serves, which deadlocks the kernel: refused, as restic refuses it.
+ */
+export function refuseRepositoryOverlap(location: string, mountDir: string): void {
+  const m = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(location);
+  if (m && m[1]?.toLowerCase() !== 'local') return;
+  const raw = m ? (m[2] ?? '') : location;
+  if (raw === '') return;
+  let repo = resolve(raw);
+  try {
+    repo = realpathSync(repo);
+  } catch {
+    // not there (yet): compare the plain absolute path
+  }
+  const inside = (a: string, b: string): boolean => a === b || a.startsWith(b.endsWith(sep) ? b : b + sep);
+  if (inside(repo, mountDir) || inside(mountDir, repo)) throw new UsageError(`the mount point ${mountDir} and the repository ${repo} overlap; mounting there would deadlock: choose a directory outside the repository`);
+}
+
 const unescapeMount = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 
-export function registerMount(program: Command, ctx: () => Context): void {
+/** `stoppedCleanly`: Ctrl-C after a successful mount unmounts and exits 0, as restic's mount does. */
+export function registerMount(program: Command, ctx: () => Context, stoppedCleanly: () => void): void {
   program
     .command('mount')
     .description('mount every snapshot read-only at DIR (FUSE through rclone and a local WebDAV server) until Ctrl-C')
@@ -72,7 +93,8 @@ export function registerMount(program: Command, ctx: () => Context): void {
       const c = ctx();
       const listen = parseListen(f.listen);
       if (!/^\d+[KMG]?$/i.test(f.bufferSize)) throw new UsageError(`invalid --buffer-size ${JSON.stringify(f.bufferSize)}: e.g. 16M`);
-      const pre = checkMountPrerequisites(dirArg);
+      const pre = checkMountPrerequisites(dirArg, repoLocation(c));
+      if (!isLoopback(listen.host)) c.out.warn(`warning: the mount's WebDAV server listens on ${listen.host}: anyone who can reach it can read every snapshot`);
       await withWebdav(c, listen, requestReporter(c, !!f.verbose), async (s) => {
         const url = `http://${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`;
         const args = ['mount', ':webdav:', pre.dir, '--webdav-url', url, '--webdav-vendor', 'other', '--read-only', '--vfs-cache-mode', 'off', '--dir-cache-time', '5s', '--buffer-size', f.bufferSize, '--no-modtime', '--log-level', 'ERROR'];
@@ -92,6 +114,7 @@ export function registerMount(program: Command, ctx: () => Context): void {
           else c.out.data(`mounted at ${dirArg}; Ctrl-C to unmount`);
           const early = await Promise.race([untilInterrupted(c.signal).then(() => undefined), exited.then((code) => ({ code }))]);
           if (early) throw new PyBackupError('IO', `rclone exited (code ${early.code}) and the mount at ${dirArg} is gone${lastLine(stderr)}`);
+          stoppedCleanly();
         } finally {
           await unmount(pre.fusermount, pre.dir, child, exited);
         }

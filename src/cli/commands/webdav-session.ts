@@ -16,8 +16,9 @@ export function parseListen(s: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s) ?? /^()()(\d{1,5})$/.exec(s);
   const port = Number(m?.[3]);
   if (!m || !Number.isInteger(port) || port > 65_535) throw new UsageError(`invalid --listen ${JSON.stringify(s)}: use HOST:PORT, e.g. 127.0.0.1:8080 (port 0 = any free port)`);
-  const host = m[1] ?? (m[2] || '127.0.0.1');
-  if (m[1] !== undefined && isIP(host) !== 6) throw new UsageError(`invalid --listen ${JSON.stringify(s)}: ${host} is not an IPv6 address`);
+  const v6 = m[1] || undefined;
+  if (v6 !== undefined && isIP(v6) !== 6) throw new UsageError(`invalid --listen ${JSON.stringify(s)}: ${v6} is not an IPv6 address`);
+  const host = v6 ?? (m[2] || '127.0.0.1');
   return { host, port };
 }
 

@@ -43,24 +43,19 @@ export async function downloadRoute(st: UiState, req: Req, res: ServerResponse):
   const r = await st.resolve(s, param(req.url, 'p') ?? '/');
   const last = r.parts[r.parts.length - 1];
   const base = last ? displayName(last) : `snapshot-${s.id.slice(0, 8)}`;
-  const ac = new AbortController();
-  const onClose = (): void => ac.abort(new HttpError(499, 'client closed the connection'));
-  res.on('close', onClose);
-  const signal = AbortSignal.any([ac.signal, st.deps.signal]);
-  try {
-    if (r.treeId !== undefined) {
-      res.writeHead(200, { 'Content-Type': 'application/zip', 'Content-Disposition': contentDisposition(`${base}.zip`) });
-      await dumpArchive('zip', st.deps.store, st.deps.reader, { treeId: r.treeId, node: r.node, name: last }, sinkOf(res), { signal });
-      res.end();
-      return;
-    }
-    const n = r.node;
-    if (n?.type !== 'file') throw new HttpError(400, `${base} is a ${n?.type ?? 'root'}, not a file: only files and directories can be downloaded`);
-    const size = st.deps.reader.layout(n.content ?? []).size;
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size, 'Content-Disposition': contentDisposition(base) });
-    await dumpFile(st.deps.reader, n, sinkOf(res), signal);
+  const signal = req.signal;
+  if (r.treeId !== undefined) {
+    res.writeHead(200, { 'Content-Type': 'application/zip', 'Content-Disposition': contentDisposition(`${base}.zip`) });
+    if (req.method === 'HEAD') return void res.end();
+    await dumpArchive('zip', st.deps.store, st.deps.reader, { treeId: r.treeId, node: r.node, name: last }, sinkOf(res), { signal });
     res.end();
-  } finally {
-    res.off('close', onClose);
+    return;
   }
+  const n = r.node;
+  if (n?.type !== 'file') throw new HttpError(400, `${base} is a ${n?.type ?? 'root'}, not a file: only files and directories can be downloaded`);
+  const size = st.deps.reader.layout(n.content ?? []).size;
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size, 'Content-Disposition': contentDisposition(base) });
+  if (req.method === 'HEAD') return void res.end();
+  await dumpFile(st.deps.reader, n, sinkOf(res), signal);
+  res.end();
 }

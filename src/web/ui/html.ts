@@ -100,7 +100,7 @@ export interface PageOptions {
 export function page(o: PageOptions, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${esc(o.title)} · PyBackup</title><style>${CSS}</style>${o.head ?? ''}</head>
+<meta name="referrer" content="same-origin"><title>${esc(o.title)} · PyBackup</title><style>${CSS}</style>${o.head ?? ''}</head>
 <body><header><span class="brand">PyBackup</span><a href="/">Overview</a><a href="/snapshots">Snapshots</a><a href="/search">Search</a></header>
 <main>${body}</main></body></html>`;
 }

@@ -7,6 +7,8 @@ export interface Req {
   readonly method: string;
   readonly url: URL;
   readonly raw: IncomingMessage;
+  /** aborted when the client goes away before the answer is complete, or when the server stops */
+  readonly signal: AbortSignal;
 }
 
 export type Handler = (req: Req, res: ServerResponse) => Promise<void>;
@@ -24,7 +26,7 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
+  'Referrer-Policy': 'same-origin',
   'Cache-Control': 'no-store',
 };
 
@@ -96,6 +98,8 @@ export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 export function statusOf(e: unknown): { status: number; message: string } {
   if (e instanceof HttpError) return { status: e.status, message: e.message };
   if (e instanceof PyBackupError) {
+    // the client went away or the server is stopping: nobody reads an answer
+    if (e.code === 'ABORTED') return { status: 499, message: e.message };
     if (e.code === 'NOT_FOUND' || e.code === 'SNAPSHOT_NOT_FOUND') return { status: 404, message: e.message };
     if (e.code === 'USAGE' || e.code === 'INVALID_INPUT') return { status: 400, message: e.message };
     return { status: 500, message: e.message };

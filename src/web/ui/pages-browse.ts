@@ -89,13 +89,13 @@ export async function filePage(st: UiState, req: Req, res: ServerResponse): Prom
   const dl = n.type === 'file' ? `<p><a class="button" href="${esc(`/download${qs({ snap: s.id, p: path })}`)}">Download</a></p>` : '';
   const body = `<h1>${esc(displayName(r.parts[r.parts.length - 1] ?? Buffer.alloc(0)))}</h1>${crumbs(s, r.parts)}
 <div class="card"><dl class="kv">${kv.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join('')}</dl></div>${dl}
-<h2>History</h2>${await historyTable(st, path)}${restoreForm(st, s, path)}`;
+<h2>History</h2>${await historyTable(st, path, req.signal)}${restoreForm(st, s, path)}`;
   sendHtml(res, 200, page({ title: path }, body));
 }
 
 /** Every version of `path` across all snapshots, per host/paths group, with a diff link to the version before. */
-async function historyTable(st: UiState, path: string): Promise<string> {
-  const groups = await history(st.deps.store, await st.snapshots(), splitPath(path), { all: true, signal: st.deps.signal });
+async function historyTable(st: UiState, path: string, signal: AbortSignal): Promise<string> {
+  const groups = await history(st.deps.store, await st.snapshots(), splitPath(path), { all: true, signal });
   const out: string[] = [];
   for (const g of groups) {
     if (g.present === 0) continue;

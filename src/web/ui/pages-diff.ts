@@ -38,7 +38,7 @@ export async function diffPage(st: UiState, req: Req, res: ServerResponse): Prom
   const ra = await st.resolve(sa, path);
   const rb = await st.resolve(sb, path);
   if (ra.node?.type !== 'file' || rb.node?.type !== 'file') throw new HttpError(400, `${path} is not a regular file in both snapshots`);
-  const d = await diffFiles(st.deps.reader, ra.node, rb.node, { signal: st.deps.signal });
+  const d = await diffFiles(st.deps.reader, ra.node, rb.node, { signal: req.signal });
   const shown = showPath(rb.parts);
   const side = (label: string, id: string, time: string): string => `${esc(label)} ${link(`/file${qs({ snap: id, p: shown })}`, `${id.slice(0, 8)} (${formatTime(time)})`)}`;
   const body = `<h1>Changes in ${esc(shown)}</h1>

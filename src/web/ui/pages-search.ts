@@ -39,7 +39,7 @@ export async function searchPage(st: UiState, req: Req, res: ServerResponse): Pr
   const rows: string[][] = [];
   let total = 0;
   for (const s of snaps) {
-    const found = await finder.find(s.tree, st.deps.signal);
+    const found = await finder.find(s.tree, req.signal);
     total += found.length;
     for (const m of found) {
       if (rows.length >= MAX_RESULTS) break;

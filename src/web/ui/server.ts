@@ -25,6 +25,9 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   'POST /restore': restoreStart,
   'GET /restore/job': jobPage,
   'GET /api/restore': jobStatusRoute,
+  'GET /favicon.ico': async (_st, _req, res) => {
+    res.writeHead(204).end();
+  },
 };
 
 export interface WebUiOptions {
@@ -82,18 +85,26 @@ async function handle(st: UiState, hosts: ReadonlySet<string> | undefined, raw: 
     const other = Object.keys(ROUTES).some((k) => k.endsWith(` ${url.pathname}`));
     return other ? errorPage(res, 405, 'Method not allowed', `${method} is not allowed here`) : errorPage(res, 404, 'Not found', `no page at ${url.pathname}`);
   }
+  const gone = new AbortController();
+  const onClose = (): void => {
+    if (!res.writableFinished) gone.abort(new Error('client closed the connection'));
+  };
+  res.on('close', onClose);
   try {
-    await route(st, { method, url, raw }, res);
+    await route(st, { method, url, raw, signal: AbortSignal.any([gone.signal, st.deps.signal]) }, res);
   } catch (e) {
     if (res.headersSent) {
       res.destroy();
       return;
     }
     const { status, message } = statusOf(e);
-    if (status === 499) return;
+    if (res.destroyed) return;
+    if (status === 499) return errorPage(res, 503, 'Stopped', 'the request was cancelled (the server is stopping)');
     if (status >= 500) st.deps.onWarning?.(`web: ${method} ${url.pathname}: ${message}`);
     if (url.pathname.startsWith('/api/')) sendJson(res, status, { error: message });
     else errorPage(res, status, status === 404 ? 'Not found' : status >= 500 ? 'Error' : 'Cannot do that', message);
+  } finally {
+    res.off('close', onClose);
   }
 }
 

@@ -36,11 +36,20 @@ export function webdavHandler(o: WebdavOptions): (req: IncomingMessage, res: Ser
   return (req, res) => {
     const started = performance.now();
     let bytes = 0;
+    const count = (chunk: unknown): void => {
+      if (typeof chunk === 'string') bytes += Buffer.byteLength(chunk);
+      else if (chunk instanceof Uint8Array) bytes += chunk.length;
+    };
     const write = res.write.bind(res);
+    const end = res.end.bind(res);
     res.write = ((chunk: Buffer | string, ...rest: never[]) => {
-      bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      count(chunk);
       return write(chunk, ...rest);
     }) as typeof res.write;
+    res.end = ((chunk?: unknown, ...rest: never[]) => {
+      count(chunk);
+      return end(chunk as Buffer, ...rest);
+    }) as typeof res.end;
     const ac = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) ac.abort(new Error('client went away'));
