@@ -110,6 +110,15 @@ export class Repository {
 
   /** Brings the catalog's blob index up to date with the repository's index and mark files. */
   async syncCatalog(signal?: AbortSignal, onWarning?: (message: string) => void): Promise<void> {
+    // An index file can vanish between the listing and its load: a prune's sweep replaced it. The replacement was
+    // written before the removal, so listing again finds it (and the catalog rebuilds without the old file).
+    for (let attempt = 1; !(await this.#syncOnce(signal, onWarning)); attempt++) {
+      if (attempt >= 5) throw new IntegrityError('index files keep vanishing while the catalog is brought up to date; is a prune running? try again');
+    }
+  }
+
+  /** One pass over the index directory; false when a listed file vanished before it could be read. */
+  async #syncOnce(signal?: AbortSignal, onWarning?: (message: string) => void): Promise<boolean> {
     const known = this.catalog.indexNames();
     const present = new Set<string>();
     for await (const f of this.backend.list('index', signal ? { signal } : undefined)) present.add(f.name);
@@ -124,6 +133,7 @@ export class Repository {
       try {
         file = decodeIndexDirFile(await this.loadFile('index', name, signal));
       } catch (e) {
+        if (e instanceof NotFoundError) return false;
         if (!(e instanceof IntegrityError || e instanceof InvalidInputError)) throw e;
         // Skipped, not fatal: its blobs look absent (a backup stores them again; a restore names what it lacks).
         onWarning?.(`index file ${name} is damaged and was skipped (${e.message}); run \`pybackup check\` and \`pybackup repair index\``);
@@ -133,6 +143,7 @@ export class Repository {
       if (file.kind === 'mark') this.catalog.addMark(name, file.mark);
       else this.catalog.addIndex(name, file.packs);
     }
+    return true;
   }
 
   /** Loads, verifies (name = SHA-256 of the stored bytes), decrypts and decodes a sealed file. */
