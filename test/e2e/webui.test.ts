@@ -11,7 +11,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { ROOT, Sandbox, assertNoStackTrace, assertSameTree, collect, writeRandomFile } from './helpers.ts';
+import { ROOT, Sandbox, assertExit, assertNoStackTrace, assertSameTree, collect, writeRandomFile } from './helpers.ts';
 
 /** A raw request (no URL normalization, unlike fetch), with the token as a Bearer header unless `token` is ''. */
 function rawGet(base: URL, path: string, token: string): Promise<number> {
@@ -40,6 +40,7 @@ test('web UI in headless Chromium', async (t) => {
   writeFileSync(join(dir, 'text.txt'), `${lines.join('\n')}\n`);
   await sb.backup([src]);
 
+  assertExit(await sb.cli(['check']), 0, 'check (the overview shows its outcome)');
   const child = sb.spawn(['web']);
   const done = collect(child, { keepStdinOpen: true, timeoutMs: 300_000 });
   const url = await new Promise<string>((resolve, reject) => {
@@ -81,7 +82,7 @@ test('web UI in headless Chromium', async (t) => {
     assert.match(text, /Repository ID/);
     assert.match(text, /Snapshots\s+2 from 1 host/);
     assert.match(text, /Deduplication ratio/);
-    assert.match(text, /Last check\s+unknown/);
+    assert.match(text, /Last check\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(no errors\)/);
     await page.screenshot({ path: join(artifacts, 'webui-overview.png'), fullPage: true });
     await page.locator('main table a.mono').first().click();
     for (const part of src.split('/').filter(Boolean)) await page.getByRole('link', { name: `${part}/`, exact: true }).click();

@@ -13,6 +13,8 @@ export interface RepositoryState {
   lastCheck?: string;
   /** the read-data part checked last by `rotate/T` */
   checkPart?: { n: number; t: number };
+  /** the outcome of the last `check` of any kind (a command or a profile step), for overviews */
+  lastCheckRun?: { time: string; errors: number; readData: boolean };
 }
 
 export interface ProfileState {

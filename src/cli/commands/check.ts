@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { updateState } from '../../app/profile/state.ts';
 import { parseSize } from '../../archiver/size.ts';
 import { runCheck } from '../../checker/checker.ts';
 import { parseSubset, type ReadDataSubset } from '../../checker/subset.ts';
@@ -42,7 +43,19 @@ export async function performCheck(c: Context, o: { readData?: ReadDataSubset; w
   if (o.readData) reuseLargeAllocations();
   const render = new CheckRenderer(c.out);
   const session = s.session ?? commandSession(c);
-  const summary = await session('shared', async (repo) => await runCheck(repo, { onEvent: render.onEvent, signal: c.signal, ...o }));
+  const summary = await session('shared', async (repo) => {
+    const result = await runCheck(repo, { onEvent: render.onEvent, signal: c.signal, ...o });
+    // remembered for overviews (the web UI); a cache: failing to write it does not fail the check
+    try {
+      const run = { time: new Date().toISOString(), errors: result.errors, readData: o.readData !== undefined };
+      updateState((st) => {
+        st.repositories[repo.config.id] = { ...st.repositories[repo.config.id], lastCheckRun: run };
+      });
+    } catch (e) {
+      c.out.warn(`warning: cannot record the check in the state file: ${(e as Error).message}`);
+    }
+    return result;
+  });
   c.out.clearStatus();
   render.summary(summary);
   if (summary.errors > 0) throw new IntegrityError(`the repository contains errors (${summary.errors} found)`);

@@ -34,7 +34,12 @@ export function registerWeb(program: Command, ctx: () => Context): void {
             store: b.store,
             reader: b.reader,
             location: redactLocation(repoLocation(c)),
-            lastCheck: () => readState().repositories[b.repo.config.id]?.lastCheck,
+            lastCheck: () => {
+              const st = readState().repositories[b.repo.config.id];
+              const run = st?.lastCheckRun;
+              if (!run) return st?.lastCheck;
+              return `${run.time.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} (${run.readData ? 'with --read-data, ' : ''}${run.errors === 0 ? 'no errors' : `${run.errors} errors`})`;
+            },
             onWarning: (m) => c.out.warn(`warning: ${m}`),
             signal: c.signal,
           },

@@ -28,7 +28,8 @@ export async function overviewPage(st: UiState, _req: Req, res: ServerResponse):
     ['Deduplication ratio', esc(ratio(logical, t.rawDataSize))],
     ['Compression ratio', esc(ratio(t.rawSize, t.storedSize))],
     ['Blobs in the index', esc(t.blobs)],
-    ['Last check', check ? esc(formatTime(check)) : '<span class="muted">unknown</span>'],
+    // an ISO time (a profile's last check) is formatted; a described outcome ("… UTC (no errors)") is shown as is
+    ['Last check', check ? esc(/^\d{4}-\d\d-\d\dT/.test(check) ? formatTime(check) : check) : '<span class="muted">unknown</span>'],
   ];
   const body = `<h1>Repository overview</h1>
 <div class="card"><dl class="kv">${kv.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join('')}</dl></div>
