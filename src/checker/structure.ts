@@ -143,7 +143,7 @@ export async function loadSnapshots(repo: CheckRepo, log: FindingLog, signal?: A
   for (const name of await names(repo, 'snapshot', signal)) {
     throwIfAborted(signal);
     try {
-      const s = await repo.loadJson<Record<string, unknown>>('snapshot', name, signal);
+      const s = await repo.loadJson<Record<string, unknown>>('snapshot', name, signal, { fresh: true });
       if (typeof s !== 'object' || s === null) throw new Error('not a JSON object');
       if (typeof s.time !== 'string' || Number.isNaN(Date.parse(s.time))) throw new Error('invalid time');
       if (!Array.isArray(s.paths) || !s.paths.every((p) => typeof p === 'string')) throw new Error('invalid paths');

@@ -16,6 +16,7 @@ import { type KeyFileMeta, makeKeyFile } from './keyfile.ts';
 import { type IndexDirFile, decodeIndexDirFile } from './mark-format.ts';
 import type { FinishedPack } from './pack-format.ts';
 import { loadPackHeader } from './pack-header.ts';
+import { MetadataCache } from './metadata-cache.ts';
 import { PackJournal } from './pack-journal.ts';
 import type { SpooledPack } from './pack-spool.ts';
 import { decodePayload, encodePayload } from './payload.ts';
@@ -59,6 +60,7 @@ export class Repository {
   readonly keyName: string;
   #pending: IndexedPack[] = [];
   #journal: PackJournal | undefined;
+  #metadataCache: MetadataCache | undefined;
   #pendingBlobs = 0;
   /** Told the names of the packs each index file covered (and the file's name), once the catalog holds their blobs. */
   indexListener: ((packs: readonly string[], name: string) => void) | undefined;
@@ -147,10 +149,17 @@ export class Repository {
   }
 
   /** Loads, verifies (name = SHA-256 of the stored bytes), decrypts and decodes a sealed file. */
-  async loadFile(type: Exclude<FileType, 'pack' | 'key'>, name: string, signal?: AbortSignal): Promise<Buffer> {
+  async loadFile(type: Exclude<FileType, 'pack' | 'key'>, name: string, signal?: AbortSignal, o: { fresh?: boolean } = {}): Promise<Buffer> {
+    // `fresh`: from the storage itself, never the local metadata cache (check verifies what is stored)
+    const cache = type === 'snapshot' && !o.fresh ? this.#metadata : undefined;
+    const cached = cache?.get('snapshot', name);
+    if (cached && sha256Hex(cached) === name) return decodePayload(this.sealer.open(cached, aadFor(type)));
+    if (cached) cache?.drop('snapshot', name);
     const box = await this.backend.load({ type, name }, undefined, signal ? { signal } : undefined);
     if (type !== 'config' && sha256Hex(box) !== name) throw new IntegrityError(`${type} file ${name} does not match its name (corrupted)`);
-    return decodePayload(this.sealer.open(box, aadFor(type)));
+    const plain = decodePayload(this.sealer.open(box, aadFor(type)));
+    cache?.put('snapshot', name, box);
+    return plain;
   }
 
   /** Seals and stores; returns the file's name (SHA-256 of the stored bytes). */
@@ -161,8 +170,8 @@ export class Repository {
     return name;
   }
 
-  async loadJson<T>(type: 'snapshot' | 'lock', name: string, signal?: AbortSignal): Promise<T> {
-    const text = (await this.loadFile(type, name, signal)).toString('utf8');
+  async loadJson<T>(type: 'snapshot' | 'lock', name: string, signal?: AbortSignal, o: { fresh?: boolean } = {}): Promise<T> {
+    const text = (await this.loadFile(type, name, signal, o)).toString('utf8');
     try {
       return JSON.parse(text) as T;
     } catch (e) {
@@ -178,8 +187,26 @@ export class Repository {
   async loadBlob(id: Uint8Array, signal?: AbortSignal): Promise<Buffer> {
     const loc = this.catalog.blob(id);
     if (!loc) throw new IntegrityError(`blob ${Buffer.from(id).toString('hex')} is not in the index`);
+    const cache = loc.type === 'tree' ? this.#metadata : undefined;
+    const hex = cache ? Buffer.from(id).toString('hex') : '';
+    const cached = cache?.get('tree', hex);
+    if (cached) {
+      try {
+        return openBlob(cached, this.sealer, this.key.id, id, loc.rawLength);
+      } catch {
+        cache?.drop('tree', hex); // damaged local copy: fetch it again
+      }
+    }
     const box = await this.backend.load({ type: 'pack', name: loc.pack }, { offset: loc.offset, length: loc.length }, signal ? { signal } : undefined);
-    return openBlob(box, this.sealer, this.key.id, id, loc.rawLength);
+    const plain = openBlob(box, this.sealer, this.key.id, id, loc.rawLength);
+    cache?.put('tree', hex, box);
+    return plain;
+  }
+
+  /** Remote repositories keep snapshot files and tree blobs in a local cache (MetadataCache); local ones need not. */
+  get #metadata(): MetadataCache | undefined {
+    if (this.backend.spoolDir !== undefined) return undefined;
+    return (this.#metadataCache ??= new MetadataCache(join(dirname(this.catalog.path), 'metadata')));
   }
 
   /** Where packs are spooled while built: the backend's own spool dir, else beside the catalog. */
