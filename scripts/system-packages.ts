@@ -1,6 +1,6 @@
 /**
  * Debian packages the project needs beyond npm (test servers and clients: OpenSSH's sshd for SFTP, rclone for
- * REST/rclone backends and the FUSE mount, fuse3, Chromium for the web UI; restic/borg/time for the benchmark).
+ * REST/rclone backends and the FUSE mount, fuse3, Chromium for the web UI, btrfs-progs for the btrfs recipe test; restic/borg/time for the benchmark).
  * Installs what is missing with apt-get (an update first only when the plain install fails), as root or via sudo.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,6 +19,7 @@ export const TEST_TOOLS: readonly SystemTool[] = [
   { command: 'rclone', aptPackage: 'rclone' },
   { command: 'fusermount3', aptPackage: 'fuse3' },
   { command: 'chromium', aptPackage: 'chromium' },
+  { command: 'mkfs.btrfs', aptPackage: 'btrfs-progs' },
 ];
 
 export function haveCommand(cmd: string): boolean {
