@@ -1,5 +1,6 @@
 import type { CheckEvent, CheckPhase, CheckSummary, Finding, FindingCode } from '../../checker/events.ts';
 import { formatBytes, formatDuration, type Output } from './output.ts';
+import { PackProgressLine } from './pack-progress.ts';
 
 const PHASES: Readonly<Record<CheckPhase, string>> = {
   keys: 'check config and keys',
@@ -17,10 +18,11 @@ const INFO_LINES = 10;
 export class CheckRenderer {
   readonly #out: Output;
   readonly #infos = new Map<FindingCode, number>();
-  #lastStatus = 0;
+  readonly #progress: PackProgressLine;
 
   constructor(out: Output) {
     this.#out = out;
+    this.#progress = new PackProgressLine(out, { percent: true });
   }
 
   readonly onEvent = (e: CheckEvent): void => {
@@ -29,18 +31,9 @@ export class CheckRenderer {
       case 'phase':
         if (!out.json) out.info(e.detail ? `${PHASES[e.phase]} (${e.detail})` : PHASES[e.phase]);
         return;
-      case 'progress': {
-        const pct = e.bytesTotal > 0 ? e.bytesDone / e.bytesTotal : 1;
-        if (out.json) {
-          const now = Date.now();
-          if (out.quiet || (now - this.#lastStatus < 1000 && e.done < e.total)) return;
-          this.#lastStatus = now;
-          out.line({ message_type: 'status', seconds_elapsed: Math.floor(e.elapsedMs / 1000), percent_done: pct, packs_done: e.done, total_packs: e.total, bytes_done: e.bytesDone, total_bytes: e.bytesTotal });
-          return;
-        }
-        out.status(`[${formatDuration(e.elapsedMs)}] ${(pct * 100).toFixed(1)}%  ${e.done} / ${e.total} packs  ${formatBytes(e.bytesDone)} / ${formatBytes(e.bytesTotal)}`);
+      case 'progress':
+        this.#progress.show(e);
         return;
-      }
       case 'finding':
         this.#finding(e.finding);
         return;

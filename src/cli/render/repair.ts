@@ -9,7 +9,8 @@ import type {
   SnapshotPlan,
   SnapshotsRepairSummary,
 } from '../../repair/events.ts';
-import { formatBytes, formatDuration, type Output } from './output.ts';
+import { formatDuration, type Output } from './output.ts';
+import { PackProgressLine } from './pack-progress.ts';
 
 const PHASES: Readonly<Record<RepairPhase, string>> = {
   index: 'load index files',
@@ -31,10 +32,11 @@ const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' 
 /** Renders repair events and summaries as text (problems to stderr) or NDJSON. */
 export class RepairRenderer {
   readonly #out: Output;
-  #lastStatus = 0;
+  readonly #progress: PackProgressLine;
 
   constructor(out: Output) {
     this.#out = out;
+    this.#progress = new PackProgressLine(out, { percent: false });
   }
 
   readonly onEvent = (e: RepairEvent): void => {
@@ -43,17 +45,9 @@ export class RepairRenderer {
       case 'phase':
         if (!out.json) out.info(e.detail ? `${PHASES[e.phase]} (${e.detail})` : PHASES[e.phase]);
         return;
-      case 'progress': {
-        if (out.json) {
-          const now = Date.now();
-          if (out.quiet || (now - this.#lastStatus < 1000 && e.done < e.total)) return;
-          this.#lastStatus = now;
-          out.line({ message_type: 'status', seconds_elapsed: Math.floor(e.elapsedMs / 1000), packs_done: e.done, total_packs: e.total, bytes_done: e.bytesDone, total_bytes: e.bytesTotal });
-          return;
-        }
-        out.status(`[${formatDuration(e.elapsedMs)}] ${e.done} / ${e.total} packs  ${formatBytes(e.bytesDone)} / ${formatBytes(e.bytesTotal)}`);
+      case 'progress':
+        this.#progress.show(e);
         return;
-      }
       case 'problem':
         this.#problem(e.problem);
         return;
