@@ -36,6 +36,8 @@ export interface MemoryRow {
   warm: Measurement[];
   /** Backups with the catalog deleted first (one per round). */
   cold: Measurement[];
+  /** Browsing the snapshot of the first synced backup (synced catalog): `ls -l -R`, `find` twice (the first fills the tree catalog). */
+  browse: { ls: Measurement; findFirst: Measurement; findAgain: Measurement } | null;
 }
 
 export interface MemoryResults {
@@ -114,7 +116,7 @@ export async function runMemory(o: MemoryOptions): Promise<number> {
     if (leftovers > 0) log(`  removed ${leftovers} snapshot(s) left over by an earlier run`);
     const row: MemoryRow = {
       chunks: k, synth: synth.manifest, synthReused: synth.reused, repoBytes: (await diskUsage(synth.repo)).apparentBytes,
-      catalogBytes: null, rebuild: null, lookup: null, warm: [], cold: [],
+      catalogBytes: null, rebuild: null, lookup: null, warm: [], cold: [], browse: null,
     };
     res.rows.push(row);
     const backup = pyb(['-r', synth.repo, 'backup', '--quiet', '--host', 'bench', source.data]);
@@ -143,6 +145,13 @@ export async function runMemory(o: MemoryOptions): Promise<number> {
         await warmCache(source.data);
         const m = await measure(`backup, ${kind === 'warm' ? 'synced catalog' : 'no catalog (rebuilt)'}, round ${round}`, backup, `${name}-r${round}-${kind}`);
         row[kind].push(m);
+        if (kind === 'warm' && round === 1 && m.ok) {
+          // "find and ls stay interactive": browse the new snapshot in the K-chunk repository
+          const ls = await measure('ls -l -R latest', pyb(['-r', synth.repo, 'ls', '-l', '-R', 'latest']), `${name}-ls`);
+          const findFirst = await measure("find 'f-*7.txt' (first)", pyb(['-r', synth.repo, 'find', 'f-*7.txt']), `${name}-find1`);
+          const findAgain = await measure("find 'f-*7.txt' (again)", pyb(['-r', synth.repo, 'find', 'f-*7.txt']), `${name}-find2`);
+          row.browse = { ls, findFirst, findAgain };
+        }
         const snaps = await resetRepo(synth.repo, baseline);
         if (m.ok && snaps !== 1) res.problems.push(`${fmtCount(k)} chunks, ${kind} backup round ${round}: expected 1 new snapshot, found ${snaps}`);
       }

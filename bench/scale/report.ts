@@ -157,7 +157,8 @@ export function renderMemoryMarkdown(res: MemoryResults): string {
   out.push(`- **Backed-up source:** ${res.source.data}: ${src.stats.files} files of ${src.spec.minBytes / 1024}–${src.spec.maxBytes / 1024} KiB, ${mb(src.stats.bytes)} MB (all new to the repository in every run: the repository is reset after each backup).`);
   out.push(
     '- **Columns:** *rebuild* = `pybackup snapshots` with no local catalog (imports every index file); *synced* = backup with the catalog copied from the synced state; ' +
-      '*cold* = backup with the catalog deleted first (the backup rebuilds it); *lookup* = µs per `Catalog.hasBlob` (present / absent id) and per `Catalog.blob` (present), random ids, one process.',
+      '*cold* = backup with the catalog deleted first (the backup rebuilds it); *lookup* = µs per `Catalog.hasBlob` (present / absent id) and per `Catalog.blob` (present), random ids, one process; ' +
+      '*ls / find* = `ls -l -R latest` and `find \'f-*7.txt\'` (twice: the first fills the tree catalog) on the snapshot of the first synced backup, in the K-chunk repository.',
     '',
   );
   out.push(`## Target: backup peak RSS grows < ${mb(CURVE_MAX_GROWTH_BYTES)} MB from ${fmtCount(CURVE_FROM)} to ${fmtCount(CURVE_TO)} chunks`, '');
@@ -168,7 +169,7 @@ export function renderMemoryMarkdown(res: MemoryResults): string {
   out.push('## Curve', '');
   out.push(
     table(
-      ['Chunks', 'Packs / index files', 'Repo MB', 'catalog.db MB', 'Rebuild s', 'Rebuild RSS MB', 'Synced: RSS MB', 'Synced: wall s', 'Cold: RSS MB', 'Cold: wall s', 'Lookup µs present / absent / blob()'],
+      ['Chunks', 'Packs / index files', 'Repo MB', 'catalog.db MB', 'Rebuild s', 'Rebuild RSS MB', 'Synced: RSS MB', 'Synced: wall s', 'Cold: RSS MB', 'Cold: wall s', 'Lookup µs present / absent / blob()', 'ls -l -R / find / find again: wall s'],
       res.rows.map((r) => [
         fmtCount(r.chunks),
         `${r.synth.packs} / ${r.synth.indexFiles}`,
@@ -181,6 +182,7 @@ export function renderMemoryMarkdown(res: MemoryResults): string {
         cell(med(r.cold, mRss), mb),
         cell(med(r.cold, mWall), secs),
         r.lookup ? `${r.lookup.presentHasUs.toFixed(1)} / ${r.lookup.absentHasUs.toFixed(1)} / ${r.lookup.presentBlobUs.toFixed(1)}` : '—',
+        r.browse ? [r.browse.ls, r.browse.findFirst, r.browse.findAgain].map((m) => (m.ok ? secs(m.wallSec) : 'failed')).join(' / ') : '—',
       ]),
     ),
     '',
@@ -198,6 +200,9 @@ export function renderMemoryMarkdown(res: MemoryResults): string {
     add('lookup probe', r.lookup?.measurement);
     r.warm.forEach((m, i) => add(`backup, synced catalog, round ${i + 1}`, m));
     r.cold.forEach((m, i) => add(`backup, cold catalog, round ${i + 1}`, m));
+    add('ls -l -R latest (synced catalog)', r.browse?.ls);
+    add("find 'f-*7.txt', first run", r.browse?.findFirst);
+    add("find 'f-*7.txt', again", r.browse?.findAgain);
   }
   out.push(table(['Chunks', 'Command', 'Wall s', 'CPU s', 'Peak RSS MB', 'Status'], all, 2), '');
   out.push(`Command logs: ${res.options.logDir}`, '');

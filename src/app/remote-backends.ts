@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.ts';
 import { withConcurrency } from '../backend/concurrency.ts';
 import { rcloneBackend } from '../backend/rclone/rclone-backend.ts';
-import { type RateLimits, withRateLimit } from '../backend/rate-limit.ts';
+import type { RateLimits } from '../backend/rate-limit.ts';
 import { Http1Transport } from '../backend/rest/http1-transport.ts';
 import { RestBackend } from '../backend/rest/rest-backend.ts';
 import { parseRestLocation } from '../backend/rest/rest-location.ts';
@@ -42,9 +42,4 @@ export function remoteBackendFor(location: string, env: NodeJS.ProcessEnv = proc
     return withConcurrency(connectionsOption(options, 'rclone') ?? REMOTE_CONNECTIONS)(base);
   }
   return undefined;
-}
-
-/** --limit-upload / --limit-download around any backend (inside the retry wrapper, so retried bytes count too). */
-export function withLimits(backend: Backend, limits: RateLimits | undefined): Backend {
-  return limits ? withRateLimit(limits)(backend) : backend;
 }

@@ -2,13 +2,15 @@ import { type BigIntStats, lstatSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import { AbortedError, errnoCode, throwIfAborted } from '../errors.ts';
-import type { Node, Xattr } from '../model/node.ts';
+import type { Node } from '../model/node.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { encodeTree } from '../model/tree-encode.ts';
 import type { Repository } from '../repository/repository.ts';
 import { saveSnapshot } from '../repository/snapshots.ts';
 import { BlobSaver } from './blob-saver.ts';
 import { estimate } from './estimator.ts';
+import { FileBatcher } from './file-batcher.ts';
+import { filesCacheLookup } from './files-cache-hit.ts';
 import type { BackupEvent } from './events.ts';
 import type { DirRules, ExcludeMatcher } from './excludes.ts';
 import { addXattrs, nodeFromStat } from './node-from-stat.ts';
@@ -18,7 +20,7 @@ import { type SnapshotMeta, composeSnapshot } from './snapshot-meta.ts';
 import { type PendingNode, RootBuilder, settle } from './root-builder.ts';
 import { cleanSpool, removeSpool, spoolPrefix } from '../repository/pack-spool.ts';
 import { WorkerPool } from './worker-pool.ts';
-import type { FileJob, FileResult } from './worker-protocol.ts';
+import type { FileResult } from './worker-protocol.ts';
 
 export interface BackupOptions extends SnapshotMeta {
   /** absolute, normalized source paths */
@@ -44,10 +46,6 @@ export interface BackupOptions extends SnapshotMeta {
   readonly onEvent?: (e: BackupEvent) => void;
 }
 
-const BATCH_FILES = 64;
-const BATCH_BYTES = 4 << 20;
-const MAX_LOAD = 96 << 20;
-const MAX_FILES_IN_FLIGHT = 512;
 
 type ArchRepo = Pick<Repository, 'config' | 'key' | 'sealer' | 'catalog' | 'savePack' | 'flushIndex' | 'saveFile' | 'backend' | 'spoolDir' | 'indexListener' | 'loadBlob'>;
 
@@ -60,11 +58,7 @@ export class Archiver {
   readonly #spoolDir: string;
   /** this run's spool file prefix: what an abort leaves there is removed in run()'s finally */
   readonly #spoolPrefix = spoolPrefix();
-  #batch: { files: FileJob[]; nodes: { node: Node; path: Buffer; st: BigIntStats; resolve: (n: Node | undefined) => void; reject: (e: unknown) => void }[]; bytes: number } | undefined;
-  #batchScheduled = false;
-  #inFlight = 0;
-  #waiters: (() => void)[] = [];
-  #current = new Set<string>();
+  readonly #files: FileBatcher;
   readonly #start = Date.now();
   #totals: { files: number; bytes: number; done: boolean } | undefined;
   /** no files-cache entries at all (first backup into this catalog): skip the lookups */
@@ -116,6 +110,7 @@ export class Archiver {
         this.#stats.totalBytesProcessed += bytes;
       },
     );
+    this.#files = new FileBatcher(this.#pool, (node, path, st, r) => this.#fileDone(node, path, st, r), o.signal);
   }
 
   async run(): Promise<{ snapshot: Snapshot; id: string | undefined; errors: number }> {
@@ -185,7 +180,7 @@ export class Archiver {
       dirsDone: s.dirsDone,
       bytesDone: s.totalBytesProcessed,
       errors: s.errors,
-      current: [...this.#current].slice(0, 2),
+      current: [...this.#files.current].slice(0, 2),
       ...(this.#totals?.done ? { filesTotal: Math.max(this.#totals.files, s.totalFilesProcessed), bytesTotal: Math.max(this.#totals.bytes, s.totalBytesProcessed) } : {}),
     });
   }
@@ -275,82 +270,17 @@ export class Archiver {
   async #fileNode(node: Node, path: Buffer, st: BigIntStats, fsPath: Buffer): Promise<PendingNode | undefined> {
     const o = this.#o;
     const cat = this.#repo.catalog;
-    const cached = o.force || this.#noFilesCache ? undefined : cat.file(path);
-    if (cached && cached.size === Number(st.size) && cached.mtimeNs === st.mtimeNs && cached.ctimeNs === st.ctimeNs && cached.inode === BigInt.asIntN(64, st.ino)) {
-      const ids: string[] = [];
-      let ok = true;
-      for (let p = 0; p < cached.content.length; p += 32) {
-        const id = cached.content.subarray(p, p + 32);
-        // the files-cache query already looked up the first blob
-        if (!(p === 0 && cached.firstInIndex !== undefined ? cached.firstInIndex : cat.hasBlob(id))) {
-          ok = false;
-          break;
-        }
-        ids.push(id.toString('hex'));
-      }
-      if (ok) {
-        node.content = ids;
-        if (cached.xattrs && (o.xattrs ?? true)) {
-          const xs = parseXattrs(cached.xattrs);
-          if (xs) node.xattrs = xs;
-          else addXattrs(node, fsPath);
-        }
-        this.#stats.filesUnmodified++;
-        this.#stats.totalFilesProcessed++;
-        this.#stats.totalBytesProcessed += Number(st.size);
-        return node;
-      }
+    const found = o.force || this.#noFilesCache ? 'new' : filesCacheLookup(cat, node, path, st, { xattrs: o.xattrs ?? true, fsPath });
+    if (found === 'hit') {
+      this.#stats.filesUnmodified++;
+      this.#stats.totalFilesProcessed++;
+      this.#stats.totalBytesProcessed += Number(st.size);
+      return node;
     }
-    if (cached) this.#stats.filesChanged++;
+    if (found === 'changed') this.#stats.filesChanged++;
     else this.#stats.filesNew++;
     if (o.xattrs ?? true) addXattrs(node, fsPath);
-    while (this.#pool.load > MAX_LOAD || this.#inFlight > MAX_FILES_IN_FLIGHT) {
-      await new Promise<void>((r) => this.#waiters.push(r));
-      throwIfAborted(o.signal);
-    }
-    this.#inFlight++;
-    const p = new Promise<Node | undefined>((resolve, reject) => {
-      const b = (this.#batch ??= { files: [], nodes: [], bytes: 0 });
-      b.files.push({ path: fsPath.toString('latin1'), size: Number(st.size), mtimeNs: st.mtimeNs });
-      b.nodes.push({ node, path, st, resolve, reject });
-      b.bytes += Number(st.size);
-      if (b.files.length >= BATCH_FILES || b.bytes >= BATCH_BYTES) this.#dispatch();
-      else if (!this.#batchScheduled) {
-        this.#batchScheduled = true;
-        setImmediate(() => this.#dispatch());
-      }
-    });
-    p.catch(() => {});
-    return { wait: p };
-  }
-
-  #dispatch(): void {
-    this.#batchScheduled = false;
-    const b = this.#batch;
-    if (!b) return;
-    this.#batch = undefined;
-    const first = b.nodes[0];
-    if (first) this.#current.add(first.path.toString());
-    this.#pool.run(b.files).then(
-      (results) => {
-        if (first) this.#current.delete(first.path.toString());
-        b.nodes.forEach((n, i) => {
-          try {
-            n.resolve(this.#fileDone(n.node, n.path, n.st, results[i] as FileResult));
-          } catch (e) {
-            n.reject(e);
-          }
-        });
-        this.#inFlight -= b.nodes.length;
-        for (const w of this.#waiters.splice(0)) w();
-      },
-      (e: unknown) => {
-        for (const n of b.nodes) n.reject(e);
-        // a failed batch leaves flight too, or the backpressure wait in #fileNode never ends
-        this.#inFlight -= b.nodes.length;
-        for (const w of this.#waiters.splice(0)) w();
-      },
-    );
+    return await this.#files.add(node, path, st, fsPath);
   }
 
   #fileDone(node: Node, path: Buffer, st: BigIntStats, r: FileResult): Node | undefined {
@@ -376,13 +306,3 @@ export class Archiver {
 }
 
 const SLASH = Buffer.from('/');
-
-/** Cached xattrs, or undefined when the cache row is unreadable (they are then read from the file). */
-function parseXattrs(json: string): Xattr[] | undefined {
-  try {
-    const v: unknown = JSON.parse(json);
-    return Array.isArray(v) && v.every((x) => typeof x?.name === 'string' && typeof x?.value === 'string') ? (v as Xattr[]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
