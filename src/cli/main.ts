@@ -148,7 +148,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   return code;
 }
 
-if (import.meta.main) {
+/** Runs the CLI on this process's arguments and sets its exit code (entry.ts; or this file run directly). */
+export function runCli(): void {
   // A reader that went away (`pybackup ls ... | head`) ends the output, not the process with a stack trace.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(EXIT.ok);
@@ -164,3 +165,5 @@ if (import.meta.main) {
     },
   );
 }
+
+if (import.meta.main) runCli();
