@@ -155,15 +155,16 @@ export function runCli(): void {
     if (e.code === 'EPIPE') process.exit(EXIT.ok);
     throw e;
   });
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`pybackup: internal error: ${String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  // Once the command is over nothing may keep the process alive; if a bug left a worker or a timer behind, exit
+  // anyway (a backup that failed on an internal error must not hang a cron job or a CI run).
+  const done = (code: number): void => {
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 3000).unref();
+  };
+  main(process.argv.slice(2)).then(done, (e: unknown) => {
+    process.stderr.write(`pybackup: internal error: ${String(e)}\n`);
+    done(1);
+  });
 }
 
 if (import.meta.main) runCli();
