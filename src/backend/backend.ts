@@ -43,6 +43,12 @@ export interface Backend {
    * (saving is then a rename). Names starting with "." there are ignored by listings. Absent for remote backends.
    */
   readonly spoolDir?: string;
+  /**
+   * Where `h` is a plain file on this machine, for readers that read large ranges themselves (restore and check
+   * workers: no buffer handed across threads, no fresh pages per range). Absent for remote backends, and hidden by
+   * wrappers that must see every read (rate limits, fault injection). The reader falls back to load() on any error.
+   */
+  localPath?(h: Handle): string;
   /** Stores `data` under `h` atomically: a reader sees the whole file or nothing. Fails if it exists. */
   save(h: Handle, data: Uint8Array | FileSource, o?: OpOptions): Promise<void>;
   /** Reads the whole file or a byte range of it. Throws NotFoundError when absent. */

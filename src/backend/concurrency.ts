@@ -75,6 +75,7 @@ export function withConcurrency(max: number): BackendWrapper {
 class LimitedBackend implements Backend {
   readonly location: string;
   readonly spoolDir?: string;
+  readonly localPath?: (h: Handle) => string;
   readonly [PACES_STREAMS]?: true;
   readonly #inner: Backend;
   readonly #sem: Semaphore;
@@ -84,6 +85,7 @@ class LimitedBackend implements Backend {
     this.#sem = sem;
     this.location = inner.location;
     if (inner.spoolDir !== undefined) this.spoolDir = inner.spoolDir;
+    if (inner.localPath) this.localPath = (h) => inner.localPath!(h);
     if ((inner as { [PACES_STREAMS]?: unknown })[PACES_STREAMS] === true) this[PACES_STREAMS] = true;
   }
 

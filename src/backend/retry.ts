@@ -76,6 +76,7 @@ export function withRetry(o: RetryOptions = {}): BackendWrapper {
 class RetryBackend implements Backend {
   readonly location: string;
   readonly spoolDir?: string;
+  readonly localPath?: (h: Handle) => string;
   readonly #inner: Backend;
   readonly #o: RetryOptions;
   readonly #attempts: number;
@@ -86,6 +87,7 @@ class RetryBackend implements Backend {
     this.#attempts = Math.max(1, o.attempts ?? DEFAULTS.attempts);
     this.location = inner.location;
     if (inner.spoolDir !== undefined) this.spoolDir = inner.spoolDir;
+    if (inner.localPath) this.localPath = (h) => inner.localPath!(h);
   }
 
   create(o?: OpOptions): Promise<void> {

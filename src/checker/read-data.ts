@@ -63,6 +63,16 @@ export class ReadPool {
         if (o.signal?.aborted) throw new AbortedError();
         if (this.#failure) throw this.#failure;
         const pack = packs[next++] as PackInfo;
+        // a local repository's pack: the worker reads it itself (one reused buffer; nothing to transfer)
+        const path = repo.backend.localPath?.({ type: 'pack', name: pack.id });
+        if (path !== undefined && pack.size !== undefined) {
+          const v = await this.#verify(pack, { file: { path, size: pack.size } }, o.wantTrees());
+          if (v.unread === undefined) {
+            o.onResult({ pack, verdict: v });
+            continue;
+          }
+          // could not read it there: the backend's load says why (or retries)
+        }
         let data: Uint8Array;
         try {
           data = await repo.backend.load({ type: 'pack', name: pack.id }, { offset: 0, length: pack.size ?? 0 }, opts);
@@ -73,7 +83,7 @@ export class ReadPool {
         }
         // a view into a larger (e.g. pooled) ArrayBuffer cannot be transferred: copy it into one of its own
         const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data);
-        o.onResult({ pack, verdict: await this.#verify(pack, own, o.wantTrees()) });
+        o.onResult({ pack, verdict: await this.#verify(pack, { data: own }, o.wantTrees()) });
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#workers.length * JOBS_PER_WORKER, packs.length) }, lane));
@@ -83,13 +93,13 @@ export class ReadPool {
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 
-  #verify(pack: PackInfo, data: Uint8Array, wantTrees: boolean): Promise<PackVerdict> {
+  #verify(pack: PackInfo, src: { data: Uint8Array } | { file: { path: string; size: number } }, wantTrees: boolean): Promise<PackVerdict> {
     const wi = this.#queued.indexOf(Math.min(...this.#queued));
     this.#queued[wi]!++;
     const job = this.#job++;
-    const msg = packJob(job, pack, data, wantTrees);
+    const msg = packJob(job, pack, src, wantTrees);
     const verdict = new Promise<PackVerdict>((resolve, reject) => this.#pending.set(job, { resolve, reject }));
-    this.#workers[wi]!.postMessage(msg, [data.buffer as ArrayBuffer]);
+    this.#workers[wi]!.postMessage(msg, 'data' in src ? [src.data.buffer as ArrayBuffer] : []);
     return verdict;
   }
 
@@ -100,7 +110,7 @@ export class ReadPool {
   }
 }
 
-function packJob(job: number, pack: PackInfo, data: Uint8Array, wantTrees: boolean): PackJob {
+function packJob(job: number, pack: PackInfo, src: { data: Uint8Array } | { file: { path: string; size: number } }, wantTrees: boolean): PackJob {
   const k = pack.blobs.length;
   const ids = new Uint8Array(k * 32);
   const types = new Uint8Array(k);
@@ -114,5 +124,5 @@ function packJob(job: number, pack: PackInfo, data: Uint8Array, wantTrees: boole
     lengths[i] = b.length;
     rawLengths[i] = b.rawLength;
   });
-  return { t: 'pack', job, id: pack.id, data, ids, types, offsets, lengths, rawLengths, wantTrees: wantTrees && types.includes(1) };
+  return { t: 'pack', job, id: pack.id, ...src, ids, types, offsets, lengths, rawLengths, wantTrees: wantTrees && types.includes(1) };
 }

@@ -9,7 +9,9 @@ export interface PackJob {
   readonly t: 'pack';
   readonly job: number;
   readonly id: string;
-  readonly data: Uint8Array;
+  /** the pack's bytes, or (a local repository) `file` for the worker to read itself: no buffer crosses threads */
+  readonly data?: Uint8Array;
+  readonly file?: { readonly path: string; readonly size: number };
   /** concatenated 32-byte blob ids */
   readonly ids: Uint8Array;
   /** 0 data, 1 tree */
@@ -26,6 +28,8 @@ export type ToReadWorker = PackJob | { readonly t: 'stop' };
 export interface PackVerdict {
   readonly t: 'done';
   readonly job: number;
+  /** the worker could not read `file` (nothing was checked): the main thread loads the pack through the backend */
+  readonly unread?: string;
   /** SHA-256 of the bytes equals the pack's name */
   readonly hashOk: boolean;
   /** the header could not be read (decrypt or parse), with the reason */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { closeSync, constants as C, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Sealer } from '../crypto/aead.ts';
 import { openBlob } from '../repository/blob-codec.ts';
@@ -24,9 +25,30 @@ const gc = exposeGc();
 /** decompressed blobs land here: no allocation (and no page faults) per blob; a larger blob gets its own buffer */
 const MAX_SCRATCH = 64 << 20;
 let scratch = Buffer.allocUnsafeSlow(8 << 20);
+/** boxes are decrypted into this buffer (Sealer.openInto, grown as needed): no chunk-sized allocation per blob */
+const decrypted = { buf: Buffer.allocUnsafeSlow(1 << 20) };
 
-function verify(m: PackJob): PackVerdict {
-  const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+/** packs read here (a local repository) land in this buffer, grown to the largest pack */
+let packBuf = Buffer.allocUnsafeSlow(1 << 20);
+
+/** Reads a whole local pack file of the expected size into packBuf; throws on any error or a short read. */
+function readPack(f: { path: string; size: number }): Buffer {
+  if (packBuf.length < f.size) packBuf = Buffer.allocUnsafeSlow(Math.max(f.size, packBuf.length * 2));
+  const fd = openSync(f.path, C.O_RDONLY);
+  try {
+    let got = 0;
+    while (got < f.size) {
+      const n = readSync(fd, packBuf, got, f.size - got, got);
+      if (n === 0) throw new Error(`short read (${got} of ${f.size} bytes)`);
+      got += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return packBuf.subarray(0, f.size);
+}
+
+function verify(m: PackJob, data: Buffer): PackVerdict {
   const hashOk = createHash('sha256').update(data).digest('hex') === m.id;
   const ids = Buffer.from(m.ids.buffer, m.ids.byteOffset, m.ids.byteLength);
   const n = m.offsets.length;
@@ -62,7 +84,7 @@ function verify(m: PackJob): PackVerdict {
     try {
       const raw = m.rawLengths[i] as number;
       if (scratch.length < raw && raw <= MAX_SCRATCH) scratch = Buffer.allocUnsafeSlow(Math.min(MAX_SCRATCH, Math.max(raw, scratch.length * 2)));
-      const plain = openBlob(data.subarray(off, off + len), sealer, idKey, ids.subarray(i * 32, i * 32 + 32), raw, raw <= scratch.length ? scratch : undefined);
+      const plain = openBlob(data.subarray(off, off + len), sealer, idKey, ids.subarray(i * 32, i * 32 + 32), raw, raw <= scratch.length ? scratch : undefined, decrypted);
       if (m.wantTrees && m.types[i] === 1) {
         // validated here, sent compact; an invalid tree is left to the main thread, which reports it
         try {
@@ -97,7 +119,16 @@ port.on('message', (m: ToReadWorker) => {
     port.close();
     return;
   }
-  const v = verify(m);
+  let data: Buffer;
+  try {
+    if (m.file) data = readPack(m.file);
+    else if (m.data) data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+    else throw new Error('no data sent');
+  } catch (e) {
+    port.postMessage({ t: 'done', job: m.job, hashOk: false, notInHeader: [], extraInHeader: 0, badBlobs: [], unread: (e as Error).message } satisfies PackVerdict);
+    return;
+  }
+  const v = verify(m, data);
   port.postMessage(v, v.trees ? { transfer: [v.trees.data.buffer as ArrayBuffer] } : undefined);
   // the pack and every plaintext are garbage now: a young-generation collection frees them before the next pack
   gc?.({ type: 'minor' });

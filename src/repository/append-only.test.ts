@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MemBackend } from '../backend/mem/mem-backend.ts';
-import { AppendOnlyError } from './append-only.ts';
+import { AppendOnlyError, appendOnlyGuard } from './append-only.ts';
+import { LocalBackend } from '../backend/local/local-backend.ts';
 import { parseConfig } from './config.ts';
 import { Repository } from './repository.ts';
 
@@ -45,4 +46,11 @@ test('a config without appendOnly (older writers) parses as not append-only; a n
   assert.equal(parseConfig(JSON.stringify(base)).appendOnly, false);
   assert.equal(parseConfig(JSON.stringify({ ...base, appendOnly: true })).appendOnly, true);
   assert.throws(() => parseConfig(JSON.stringify({ ...base, appendOnly: 1 })), /bad appendOnly/);
+});
+
+test('the append-only guard keeps a local backend\'s localPath (readers of packs still read the files directly)', () => {
+  const local = new LocalBackend('/srv/repo');
+  const h = { type: 'pack', name: 'ab'.repeat(32) } as const;
+  assert.equal(appendOnlyGuard(local).localPath?.(h), local.localPath(h));
+  assert.equal(appendOnlyGuard(new MemBackend()).localPath, undefined);
 });

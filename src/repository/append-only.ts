@@ -24,6 +24,7 @@ export function appendOnlyGuard(inner: Backend): Backend {
   return {
     location: inner.location,
     ...(inner.spoolDir === undefined ? {} : { spoolDir: inner.spoolDir }),
+    ...(inner.localPath ? { localPath: (h: Handle) => inner.localPath!(h) } : {}),
     save: (h, d, o) => inner.save(h, d, o),
     load: (h, r, o) => inner.load(h, r, o),
     stat: (h, o) => inner.stat(h, o),

@@ -6,7 +6,7 @@ import type { Node } from '../model/node.ts';
 import type { BlobLocation } from '../repository/catalog.ts';
 import type { Repository } from '../repository/repository.ts';
 import { createMode } from './metadata.ts';
-import type { BlobWork, RangeResult, RestoreWorkerInit, WriteTarget } from './restore-protocol.ts';
+import type { BlobWork, RangeResult, RestoreWorkerInit, ToRestoreWorker, WriteTarget } from './restore-protocol.ts';
 
 export interface FileTask {
   readonly path: Buffer;
@@ -120,6 +120,16 @@ export class ContentWriter {
         if (o.signal?.aborted) throw new AbortedError();
         if (this.#failure) throw this.#failure;
         const r = ranges[next++]!;
+        // a local repository's pack: the worker reads the range itself (no buffer per range, nothing to transfer)
+        const path = this.#repo.backend.localPath?.({ type: 'pack', name: r.pack });
+        if (path !== undefined) {
+          const res = await this.#run(r, { file: { path, offset: r.start, length: r.end - r.start } });
+          if (res.unread === undefined) {
+            finished(res, r.blobs);
+            continue;
+          }
+          // could not read it there (vanished, short, unreadable): the backend's load says why, or retries
+        }
         let data: Uint8Array;
         try {
           data = await this.#repo.backend.load({ type: 'pack', name: r.pack }, { offset: r.start, length: r.end - r.start }, o.signal ? { signal: o.signal } : undefined);
@@ -129,14 +139,16 @@ export class ContentWriter {
           finished({ t: 'done', job: -1, bytes: 0, failed: [] }, r.blobs);
           continue;
         }
-        finished(await this.#run(r, data), r.blobs);
+        // a view into a larger (e.g. pooled) ArrayBuffer cannot be transferred: copy it into one of its own
+        const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data);
+        finished(await this.#run(r, { data: own }), r.blobs);
       }
     };
     await Promise.all(Array.from({ length: Math.min(LOADS_IN_FLIGHT, ranges.length) }, loader));
   }
 
-  /** Sends a loaded range to the least busy worker (at most JOBS_PER_WORKER each) and waits for its result. */
-  async #run(r: Range, data: Uint8Array): Promise<RangeResult> {
+  /** Sends a range (its bytes, or where to read them) to the least busy worker (at most JOBS_PER_WORKER each) and waits for its result. */
+  async #run(r: Range, src: { data: Uint8Array } | { file: { path: string; offset: number; length: number } }): Promise<RangeResult> {
     let wi = 0;
     for (;;) {
       if (this.#failure) throw this.#failure;
@@ -148,9 +160,8 @@ export class ContentWriter {
     const id = this.#job++;
     const blobs: BlobWork[] = r.blobs.map((b) => ({ id: b.id, offset: b.loc.offset - r.start, length: b.loc.length, rawLength: b.loc.rawLength, targets: b.targets }));
     const done = new Promise<RangeResult>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-    // a view into a larger (e.g. pooled) ArrayBuffer cannot be transferred: copy it into one of its own
-    const buf = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data);
-    this.#workers[wi]!.postMessage({ t: 'range', job: id, data: buf, blobs }, [buf.buffer as ArrayBuffer]);
+    if ('data' in src) this.#workers[wi]!.postMessage({ t: 'range', job: id, data: src.data, blobs } satisfies ToRestoreWorker, [src.data.buffer as ArrayBuffer]);
+    else this.#workers[wi]!.postMessage({ t: 'range', job: id, file: src.file, blobs } satisfies ToRestoreWorker);
     return done;
   }
 

@@ -24,7 +24,13 @@ export interface BlobWork {
   readonly targets: readonly WriteTarget[];
 }
 
-export type ToRestoreWorker = { readonly t: 'range'; readonly job: number; readonly data: Uint8Array; readonly blobs: readonly BlobWork[] } | { readonly t: 'stop' };
+/**
+ * A pack range to write out: its bytes (`data`), or where the worker reads them itself (`file`, a local repository's
+ * pack: no buffer crosses threads and the worker's read buffer is reused).
+ */
+export type ToRestoreWorker =
+  | { readonly t: 'range'; readonly job: number; readonly data?: Uint8Array; readonly file?: { readonly path: string; readonly offset: number; readonly length: number }; readonly blobs: readonly BlobWork[] }
+  | { readonly t: 'stop' };
 
 export interface RangeResult {
   readonly t: 'done';
@@ -32,4 +38,6 @@ export interface RangeResult {
   readonly bytes: number;
   /** files (indexes) that failed, with the reason */
   readonly failed: ReadonlyArray<{ file: number; message: string }>;
+  /** the worker could not read `file` (nothing was written): the main thread loads the range through the backend */
+  readonly unread?: string;
 }

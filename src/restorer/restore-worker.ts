@@ -1,4 +1,4 @@
-import { closeSync, constants as C, openSync, writeSync } from 'node:fs';
+import { closeSync, constants as C, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Sealer } from '../crypto/aead.ts';
 import { openBlob } from '../repository/blob-codec.ts';
@@ -48,12 +48,44 @@ function writeSparse(fd: number, b: Buffer, pos: number): void {
   if (run >= 0) writeAll(fd, b.subarray(run), pos + run);
 }
 
+/** pack ranges read here (a local repository) land in this buffer, grown to the largest range */
+let rangeBuf = Buffer.allocUnsafeSlow(1 << 20);
+
+/** Reads a pack range from a local file into rangeBuf; throws on any error or a short read. */
+function readRange(f: { path: string; offset: number; length: number }): Buffer {
+  if (rangeBuf.length < f.length) rangeBuf = Buffer.allocUnsafeSlow(Math.max(f.length, rangeBuf.length * 2));
+  const fd = openSync(f.path, C.O_RDONLY);
+  try {
+    let got = 0;
+    while (got < f.length) {
+      const n = readSync(fd, rangeBuf, got, f.length - got, f.offset + got);
+      if (n === 0) throw new Error(`short read (${got} of ${f.length} bytes at ${f.offset})`);
+      got += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return rangeBuf.subarray(0, f.length);
+}
+
 port.on('message', (m: ToRestoreWorker) => {
   if (m.t === 'stop') {
     port.close();
     return;
   }
-  const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+  let data: Buffer;
+  if (m.file) {
+    try {
+      data = readRange(m.file);
+    } catch (e) {
+      port.postMessage({ t: 'done', job: m.job, bytes: 0, failed: [], unread: (e as Error).message } satisfies RangeResult);
+      return;
+    }
+  } else if (m.data) data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+  else {
+    port.postMessage({ t: 'done', job: m.job, bytes: 0, failed: [], unread: 'no data sent' } satisfies RangeResult);
+    return;
+  }
   const failed: { file: number; message: string }[] = [];
   let bytes = 0;
   for (const b of m.blobs) {

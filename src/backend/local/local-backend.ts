@@ -41,6 +41,10 @@ export class LocalBackend implements Backend {
     return join(this.#root, relPath(h));
   }
 
+  localPath(h: Handle): string {
+    return this.#path(h);
+  }
+
   async create(o?: OpOptions): Promise<void> {
     throwIfAborted(o?.signal);
     try {

@@ -4,7 +4,6 @@ import { parseSize } from '../../archiver/size.ts';
 import { runCheck } from '../../checker/checker.ts';
 import { parseSubset, type ReadDataSubset } from '../../checker/subset.ts';
 import { IntegrityError, UsageError } from '../../errors.ts';
-import { reuseLargeAllocations } from '../../platform/malloc.ts';
 import type { CheckSummary } from '../../checker/events.ts';
 import type { Context } from '../context.ts';
 import { CheckRenderer } from '../render/check.ts';
@@ -39,8 +38,6 @@ export function registerCheck(program: Command, ctx: () => Context): void {
 
 /** `check` once its flags are parsed, for the command and for profile runs; throws IntegrityError on errors. */
 export async function performCheck(c: Context, o: { readData?: ReadDataSubset; workers?: number }, s: { session?: Session } = {}): Promise<CheckSummary> {
-  // read-data cycles 16 MiB pack buffers: let glibc reuse them instead of mapping fresh pages for each
-  if (o.readData) reuseLargeAllocations();
   const render = new CheckRenderer(c.out);
   const session = s.session ?? commandSession(c);
   const summary = await session('shared', async (repo) => {
