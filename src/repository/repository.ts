@@ -99,7 +99,7 @@ export class Repository {
     let repo: Repository | undefined;
     try {
       const { key, keyName, config } = await openConfig(backend, password, o.signal);
-      repo = new Repository(backend, config, key, keyName, new Catalog(config.id, o.catalogPath ? { path: o.catalogPath } : {}));
+      repo = new Repository(backend, config, key, keyName, new Catalog(config.id, { ...(o.catalogPath ? { path: o.catalogPath } : {}), ...(o.onWarning ? { onWarning: o.onWarning } : {}) }));
       await repo.syncCatalog(o.signal, o.onWarning);
       return repo;
     } catch (e) {
