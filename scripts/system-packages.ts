@@ -1,6 +1,7 @@
 /**
  * Debian packages the project needs beyond npm (test servers and clients: OpenSSH's sshd for SFTP, rclone for
- * REST/rclone backends and the FUSE mount, fuse3, Chromium for the web UI, btrfs-progs for the btrfs recipe test; restic/borg/time for the benchmark).
+ * REST/rclone backends and the FUSE mount, fuse3, Chromium for the web UI, btrfs-progs for the btrfs recipe test,
+ * qemu/busybox-static/lvm2 for the LVM recipe test; restic/borg/time for the benchmark).
  * Installs what is missing with apt-get (an update first only when the plain install fails), as root or via sudo.
  */
 import { spawnSync } from 'node:child_process';
@@ -20,6 +21,12 @@ export const TEST_TOOLS: readonly SystemTool[] = [
   { command: 'fusermount3', aptPackage: 'fuse3' },
   { command: 'chromium', aptPackage: 'chromium' },
   { command: 'mkfs.btrfs', aptPackage: 'btrfs-progs' },
+  // the LVM recipe test boots a VM (test/e2e/vm-run.ts) whose root is this machine's /: qemu, a static busybox for its
+  // initramfs, and the LVM and ext4 tools the recipe runs inside it (the kernel is fetched by test/e2e/vm-kernel.ts)
+  { command: 'qemu-system-x86_64', aptPackage: 'qemu-system-x86' },
+  { command: '/bin/busybox', aptPackage: 'busybox-static' },
+  { command: '/sbin/lvcreate', aptPackage: 'lvm2' },
+  { command: '/sbin/mkfs.ext4', aptPackage: 'e2fsprogs' },
 ];
 
 export function haveCommand(cmd: string): boolean {
