@@ -33,7 +33,7 @@ let packBuf = Buffer.allocUnsafeSlow(1 << 20);
 
 /** Reads a whole local pack file of the expected size into packBuf; throws on any error or a short read. */
 function readPack(f: { path: string; size: number }): Buffer {
-  if (packBuf.length < f.size) packBuf = Buffer.allocUnsafeSlow(Math.max(f.size, packBuf.length * 2));
+  if (packBuf.length < f.size) packBuf = Buffer.allocUnsafeSlow(Math.ceil(f.size / (1 << 20)) * (1 << 20));
   const fd = openSync(f.path, C.O_RDONLY);
   try {
     let got = 0;

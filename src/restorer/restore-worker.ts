@@ -49,11 +49,13 @@ function writeSparse(fd: number, b: Buffer, pos: number): void {
 }
 
 /** pack ranges read here (a local repository) land in this buffer, grown to the largest range */
-let rangeBuf = Buffer.allocUnsafeSlow(1 << 20);
+const MIB = 1 << 20;
+let rangeBuf = Buffer.allocUnsafeSlow(MIB);
 
 /** Reads a pack range from a local file into rangeBuf; throws on any error or a short read. */
 function readRange(f: { path: string; offset: number; length: number }): Buffer {
-  if (rangeBuf.length < f.length) rangeBuf = Buffer.allocUnsafeSlow(Math.max(f.length, rangeBuf.length * 2));
+  // grown to the next MiB, not doubled: ranges are at most 8 MiB plus one blob, and this buffer stays for the run
+  if (rangeBuf.length < f.length) rangeBuf = Buffer.allocUnsafeSlow(Math.ceil(f.length / MIB) * MIB);
   const fd = openSync(f.path, C.O_RDONLY);
   try {
     let got = 0;
