@@ -122,7 +122,7 @@ test('LVM recipe: pybackup run backs up an LVM snapshot of /home as /home (in a 
   truncateSync(sb.path('disk.img'), 256 << 20); // sparse: the volume group's physical volume, /dev/vda in the VM
   writeFileSync(sb.path('guest.sh'), guestScript(s));
 
-  const vm = await runInVm({ kernel, share: s, script: sb.path('guest.sh'), disks: [sb.path('disk.img')], timeoutMs: 240_000, accel: await vmAccel(kernel) });
+  const vm = await runInVm({ kernel, share: s, script: sb.path('guest.sh'), expose: [ROOT], disks: [sb.path('disk.img')], timeoutMs: 240_000, accel: await vmAccel(kernel) });
   t.diagnostic(`VM (${vm.accel}) ran ${vm.ms} ms`);
   if (process.env.PYBACKUP_TEST_VM_CONSOLE) writeFileSync(process.env.PYBACKUP_TEST_VM_CONSOLE, vm.console);
   const log = `--- VM console ---\n${vm.console.slice(-6000)}`;

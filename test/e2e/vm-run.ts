@@ -35,6 +35,11 @@ export interface VmOptions {
   readonly share: string;
   /** shell script (a host path visible in the VM) run with /bin/sh as root, cwd / */
   readonly script: string;
+  /**
+   * host directories the VM must see at the same path although they lie under one of the fresh tmpfs mounts (a
+   * checkout in /tmp, as CI may make): bound read-only from the host root
+   */
+  readonly expose?: readonly string[];
   readonly disks?: readonly string[];
   readonly memoryMb?: number;
   readonly cpus?: number;
@@ -168,7 +173,7 @@ const shq = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 const STATUS_FILE = '.vm-exit-status';
 
 /** The initramfs /init: modules, mounts, chroot, status, poweroff. */
-export function initScript(o: { modules: readonly string[]; share: string; script: string; env: Readonly<Record<string, string>> }): string {
+export function initScript(o: { modules: readonly string[]; share: string; script: string; env: Readonly<Record<string, string>>; expose?: readonly string[] }): string {
   const env = Object.entries(o.env).map(([k, v]) => `${k}=${shq(v)}`);
   return `#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -180,6 +185,8 @@ fail() { echo "vm-init: $*"; poweroff -f; }
 for m in ${o.modules.map(shq).join(' ')}; do insmod "/modules/$m" || fail "insmod $m failed"; done
 mkdir -p /newroot
 mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000,cache=loose hostroot /newroot || fail "cannot mount the host root"
+mkdir -p /hostview
+mount -o bind /newroot /hostview || fail "cannot bind the host root"
 mount -t proc proc /newroot/proc
 mount -t sysfs sysfs /newroot/sys
 mount -t devtmpfs devtmpfs /newroot/dev
@@ -188,6 +195,7 @@ mount -t devpts devpts /newroot/dev/pts
 mount -t tmpfs tmpfs /newroot/dev/shm
 for d in /tmp /run /mnt /home /root /var/tmp; do mount -t tmpfs -o mode=0755 tmpfs "/newroot$d" || fail "tmpfs on $d"; done
 chmod 1777 /newroot/tmp /newroot/var/tmp
+${(o.expose ?? []).map((d) => `mkdir -p /newroot${shq(d)} && mount -o bind /hostview${shq(d)} /newroot${shq(d)} || fail ${shq(`cannot expose ${d}`)}`).join('\n')}
 mkdir -p /newroot${shq(o.share)}
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=none share /newroot${shq(o.share)} || fail "cannot mount the share"
 echo "vm-init: running the script"
@@ -216,7 +224,7 @@ export async function runInVm(o: VmOptions): Promise<VmRun> {
   const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', TMPDIR: '/tmp', LANG: 'C.UTF-8', TZ: 'UTC', ...o.env };
   const initrd = join(o.share, '.vm-initrd.cpio');
   const names = o.kernel.modules.map((m) => m.split('/').pop() ?? m);
-  writeFileSync(initrd, initramfs(o.kernel, initScript({ modules: names, share: o.share, script: o.script, env })));
+  writeFileSync(initrd, initramfs(o.kernel, initScript({ modules: names, share: o.share, script: o.script, env, ...(o.expose ? { expose: o.expose } : {}) })));
   const accel = o.accel ?? 'kvm';
   const args = [
     ...machineArgs(accel, o.memoryMb ?? 1024, o.cpus ?? 2),
