@@ -135,7 +135,9 @@ export async function runFiles(o: FilesOptions): Promise<number> {
   }
   const md = renderFilesMarkdown(res);
   console.log(md);
-  log(`\nresults: ${await writeResults(runStamp, `scale-files-${fmtCount(o.files)}`, 'scale-latest.md', md, res)}; command logs: ${logDir}`);
+  // the 1M-file run (PyBackup only) keeps its own "latest", so it never replaces the 500k comparison with restic
+  const latest = o.files >= 1_000_000 ? 'scale-million-latest.md' : 'scale-latest.md';
+  log(`\nresults: ${await writeResults(runStamp, `scale-files-${fmtCount(o.files)}`, latest, md, res)}; command logs: ${logDir}`);
   if (res.problems.length > 0) return 1;
   return res.steps.some((s) => s.status === 'failed') ? 2 : 0;
 }
