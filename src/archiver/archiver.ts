@@ -1,4 +1,4 @@
-import { type BigIntStats, lstatSync, readdirSync } from 'node:fs';
+import { type BigIntStats, lstatSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import { AbortedError, errnoCode, throwIfAborted } from '../errors.ts';
@@ -8,6 +8,7 @@ import { encodeTree } from '../model/tree-encode.ts';
 import type { Repository } from '../repository/repository.ts';
 import { saveSnapshot } from '../repository/snapshots.ts';
 import { BlobSaver } from './blob-saver.ts';
+import { readDirNames } from './dir-names.ts';
 import { estimate } from './estimator.ts';
 import { FileBatcher } from './file-batcher.ts';
 import { filesCacheLookup } from './files-cache-hit.ts';
@@ -232,12 +233,11 @@ export class Archiver {
     }
     let names: Buffer[];
     try {
-      names = readdirSync(fsPath, { encoding: 'buffer' });
+      names = readDirNames(fsPath);
     } catch (e) {
       this.#warn(path, e, 'unreadable');
       names = [];
     }
-    names.sort(Buffer.compare);
     const m = this.#excludes;
     const childRules = m ? await m.enterDir(path, names, rules ?? m.rootRules(), fsPath) : undefined;
     const children: PendingNode[] = [];
