@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants as C, openSync, readSync } from 'node:fs';
+import { readFileRange } from '../platform/read-range.ts';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Sealer } from '../crypto/aead.ts';
 import { openBlob } from '../repository/blob-codec.ts';
@@ -28,25 +28,8 @@ let scratch = Buffer.allocUnsafeSlow(8 << 20);
 /** boxes are decrypted into this buffer (Sealer.openInto, grown as needed): no chunk-sized allocation per blob */
 const decrypted = { buf: Buffer.allocUnsafeSlow(1 << 20) };
 
-/** packs read here (a local repository) land in this buffer, grown to the largest pack */
-let packBuf = Buffer.allocUnsafeSlow(1 << 20);
-
-/** Reads a whole local pack file of the expected size into packBuf; throws on any error or a short read. */
-function readPack(f: { path: string; size: number }): Buffer {
-  if (packBuf.length < f.size) packBuf = Buffer.allocUnsafeSlow(Math.ceil(f.size / (1 << 20)) * (1 << 20));
-  const fd = openSync(f.path, C.O_RDONLY);
-  try {
-    let got = 0;
-    while (got < f.size) {
-      const n = readSync(fd, packBuf, got, f.size - got, got);
-      if (n === 0) throw new Error(`short read (${got} of ${f.size} bytes)`);
-      got += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return packBuf.subarray(0, f.size);
-}
+/** packs read here (a local repository) land in this buffer, kept for the run (readFileRange grows it) */
+const packBuf = { buf: Buffer.allocUnsafeSlow(1 << 20) };
 
 function verify(m: PackJob, data: Buffer): PackVerdict {
   const hashOk = createHash('sha256').update(data).digest('hex') === m.id;
@@ -121,7 +104,7 @@ port.on('message', (m: ToReadWorker) => {
   }
   let data: Buffer;
   try {
-    if (m.file) data = readPack(m.file);
+    if (m.file) data = readFileRange(m.file.path, 0, m.file.size, packBuf);
     else if (m.data) data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
     else throw new Error('no data sent');
   } catch (e) {

@@ -40,8 +40,8 @@ type Register = (d: CommandDeps) => void;
 
 /**
  * Every command, in the order of `--help`, each loaded on demand: a run loads only the modules of the command it
- * names (a backup does not compile the web UI, the scheduler or the browse code: about a third less start-up time and
- * ~15 MB less memory). Each entry imports its module and returns its registration.
+ * names (a backup does not compile the web UI, the scheduler or the browse code: about a third less start-up time;
+ * peak memory is set by the key derivation, not by this). Each entry imports its module and returns its registration.
  */
 const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ['init', async () => { const m = await import('./commands/init.ts'); return (d) => m.registerInit(d.program, d.getCtx); }],

@@ -1,4 +1,5 @@
-import { closeSync, constants as C, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants as C, openSync, writeSync } from 'node:fs';
+import { readFileRange } from '../platform/read-range.ts';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Sealer } from '../crypto/aead.ts';
 import { openBlob } from '../repository/blob-codec.ts';
@@ -48,27 +49,8 @@ function writeSparse(fd: number, b: Buffer, pos: number): void {
   if (run >= 0) writeAll(fd, b.subarray(run), pos + run);
 }
 
-/** pack ranges read here (a local repository) land in this buffer, grown to the largest range */
-const MIB = 1 << 20;
-let rangeBuf = Buffer.allocUnsafeSlow(MIB);
-
-/** Reads a pack range from a local file into rangeBuf; throws on any error or a short read. */
-function readRange(f: { path: string; offset: number; length: number }): Buffer {
-  // grown to the next MiB, not doubled: ranges are at most 8 MiB plus one blob, and this buffer stays for the run
-  if (rangeBuf.length < f.length) rangeBuf = Buffer.allocUnsafeSlow(Math.ceil(f.length / MIB) * MIB);
-  const fd = openSync(f.path, C.O_RDONLY);
-  try {
-    let got = 0;
-    while (got < f.length) {
-      const n = readSync(fd, rangeBuf, got, f.length - got, f.offset + got);
-      if (n === 0) throw new Error(`short read (${got} of ${f.length} bytes at ${f.offset})`);
-      got += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return rangeBuf.subarray(0, f.length);
-}
+/** pack ranges read here (a local repository) land in this buffer, kept for the run (readFileRange grows it) */
+const rangeBuf = { buf: Buffer.allocUnsafeSlow(1 << 20) };
 
 port.on('message', (m: ToRestoreWorker) => {
   if (m.t === 'stop') {
@@ -78,7 +60,7 @@ port.on('message', (m: ToRestoreWorker) => {
   let data: Buffer;
   if (m.file) {
     try {
-      data = readRange(m.file);
+      data = readFileRange(m.file.path, m.file.offset, m.file.length, rangeBuf);
     } catch (e) {
       port.postMessage({ t: 'done', job: m.job, bytes: 0, failed: [], unread: (e as Error).message } satisfies RangeResult);
       return;
