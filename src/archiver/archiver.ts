@@ -122,6 +122,7 @@ export class Archiver {
       void estimate(o.paths, o.excludes, { signal: estimating.signal, pathMap: o.pathMap, onTotals: (files, bytes, done) => (this.#totals = { files, bytes, done }) }).catch(() => {});
     }
     this.#repo.indexListener = (packs) => this.#pool.indexed(packs);
+    if (!o.dryRun) this.#repo.catalog.beginSession();
     try {
       const m = this.#excludes;
       // A source itself can be excluded (restic: `backup /home/ann/src --exclude src` saves nothing of it).
@@ -160,7 +161,8 @@ export class Archiver {
         o.excludeList,
       );
       const id = o.dryRun || (o.skipIfUnchanged && o.parent?.tree === rootId) ? undefined : await saveSnapshot(this.#repo, snapshot, o.signal);
-      if (!o.dryRun) this.#repo.catalog.flushFiles();
+      // everything stored is indexed and the snapshot saved: this session's files-cache rows can be trusted
+      if (!o.dryRun) this.#repo.catalog.endSession();
       o.onEvent?.({ type: 'summary', ...snapshot.summary!, ...(id ? { snapshotId: id } : {}), dryRun: !!o.dryRun, errors: this.#stats.errors });
       return { snapshot, id, errors: this.#stats.errors };
     } finally {

@@ -14,9 +14,12 @@ export class ReadBatch {
   #open = false;
   #n = 0;
   #timer: NodeJS.Timeout | undefined;
+  readonly #onBegin: (() => void) | undefined;
 
-  constructor(db: DatabaseSync) {
+  /** `onBegin` runs first in every new read transaction (for reads that must be consistent with the batch's lookups). */
+  constructor(db: DatabaseSync, onBegin?: () => void) {
     this.#db = db;
+    this.#onBegin = onBegin;
   }
 
   enter(): void {
@@ -25,6 +28,7 @@ export class ReadBatch {
     this.#db.exec('BEGIN');
     this.#open = true;
     this.#n = 0;
+    this.#onBegin?.();
     this.#timer = setTimeout(() => this.end(), READ_BATCH_MS);
     this.#timer.unref();
   }

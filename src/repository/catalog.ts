@@ -1,82 +1,15 @@
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { PyBackupError } from '../errors.ts';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { CatalogMarks, blobKey } from './catalog-marks.ts';
+import { cacheRoot, openCatalogDb } from './catalog-open.ts';
 import { ReadBatch } from './catalog-read-batch.ts';
-import { prepareSchema } from './catalog-schema.ts';
+import { CatalogSessions } from './catalog-sessions.ts';
 import type { Mark } from './mark-format.ts';
 import type { BlobType, PackBlob } from './pack-format.ts';
 
+export { cacheRoot } from './catalog-open.ts';
 export { CatalogReader } from './catalog-reader.ts';
-
-/**
- * The local catalog: a node:sqlite cache per repository (WAL), in the platform cache directory.
- * It holds the blob index and the files cache. It is only ever a cache: everything in it can be rebuilt from the
- * repository, and a blob is entered only after the index file naming it has been stored.
- * Rows of packs a prune marked are doomed (docs/design.md §12): dedup lookups (`hasBlob`, the files cache,
- * CatalogReader) ignore them, reads (`blob`) still find them. A blob keeps one row, and a live location replaces a
- * doomed one whichever file is imported first, so the result does not depend on the import order.
- */
-/**
- * Opens (creating) the catalog database in WAL mode. It is only a cache: a file that is not (or no longer) a SQLite
- * database is moved aside and the catalog is rebuilt from the repository. A file system without the shared-memory
- * maps and locks that WAL needs (9p, some network shares) fails with "disk I/O error": that is the user's setup, not
- * a bug, so it gets a plain error that says what to do.
- */
-function openCatalogDb(path: string, onWarning?: (message: string) => void): DatabaseSync {
-  try {
-    return openOnce(path);
-  } catch (e) {
-    if (e instanceof PyBackupError) throw e;
-    const primary = ((e as { errcode?: number }).errcode ?? 0) & 0xff;
-    if (primary !== SQLITE_CORRUPT && primary !== SQLITE_NOTADB) throw catalogIoError(path, e);
-    const aside = `${path}.damaged-${Date.now()}`;
-    try {
-      renameSync(path, aside);
-      for (const ext of ['-wal', '-shm']) rmSync(`${path}${ext}`, { force: true });
-    } catch (moveError) {
-      throw catalogIoError(path, moveError);
-    }
-    onWarning?.(`the local catalog ${path} was damaged (${(e as Error).message}); it was moved to ${aside} and is rebuilt from the repository`);
-    try {
-      return openOnce(path);
-    } catch (again) {
-      throw catalogIoError(path, again);
-    }
-  }
-}
-
-const SQLITE_CORRUPT = 11;
-const SQLITE_NOTADB = 26;
-
-function openOnce(path: string): DatabaseSync {
-  const db = new DatabaseSync(path, { timeout: 10_000 });
-  try {
-    db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16000;');
-    prepareSchema(db);
-    return db;
-  } catch (e) {
-    db.close();
-    throw e;
-  }
-}
-
-function catalogIoError(path: string, e: unknown): PyBackupError {
-  return new PyBackupError(
-    'IO',
-    `cannot open the local catalog ${path}: ${(e as Error).message}. It must be on a local file system with working file locks and shared memory maps (not 9p or most network shares): point PYBACKUP_CACHE_DIR at a local directory`,
-    { cause: e },
-  );
-}
-
-export function cacheRoot(): string {
-  const env = process.env.PYBACKUP_CACHE_DIR;
-  if (env) return env;
-  const xdg = process.env.XDG_CACHE_HOME;
-  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.cache'), 'pybackup');
-}
 
 export interface BlobLocation {
   readonly pack: string;
@@ -96,6 +29,8 @@ export interface CachedFile {
   readonly xattrs?: string | undefined;
   /** from file(): whether the first content blob is in the blob index (answered by the same query) */
   readonly firstInIndex?: boolean;
+  /** from file(): a row of a session done at the current blob generation — its blobs are known live (catalog-sessions.ts) */
+  readonly trusted?: boolean;
 }
 
 const FILES_BATCH = 2048;
@@ -104,6 +39,14 @@ export function catalogPath(repoId: string): string {
   return join(cacheRoot(), repoId, 'catalog.db');
 }
 
+/**
+ * The local catalog: a node:sqlite cache per repository (WAL), in the platform cache directory.
+ * It holds the blob index and the files cache. It is only ever a cache: everything in it can be rebuilt from the
+ * repository, and a blob is entered only after the index file naming it has been stored.
+ * Rows of packs a prune marked are doomed (docs/design.md §12): dedup lookups (`hasBlob`, the files cache,
+ * CatalogReader) ignore them, reads (`blob`) still find them. A blob keeps one row, and a live location replaces a
+ * doomed one whichever file is imported first, so the result does not depend on the import order.
+ */
 export class Catalog {
   readonly path: string;
   readonly #db: DatabaseSync;
@@ -115,6 +58,7 @@ export class Catalog {
   readonly #getFile: StatementSync;
   readonly #putFile: StatementSync;
   readonly #marks: CatalogMarks;
+  readonly #sessions: CatalogSessions;
   #inTx = false;
 
   constructor(repoId: string, o: { path?: string; onWarning?: (message: string) => void } = {}) {
@@ -122,6 +66,7 @@ export class Catalog {
     mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
     this.#db = openCatalogDb(this.path, o.onWarning);
     this.#marks = new CatalogMarks(this.#db);
+    this.#sessions = new CatalogSessions(this.#db);
     this.#hasBlob = this.#db.prepare('SELECT 1 AS x FROM blobs WHERE id = ? AND doomed = 0');
     this.#getBlob = this.#db.prepare('SELECT pid, type, off, len, raw FROM blobs WHERE id = ?');
     this.#packId = this.#db.prepare('SELECT id FROM packs WHERE pid = ?');
@@ -131,10 +76,15 @@ export class Catalog {
         'type = excluded.type, pid = excluded.pid, off = excluded.off, len = excluded.len, raw = excluded.raw, doomed = 0 ' +
         'WHERE blobs.doomed = 1 AND excluded.doomed = 0',
     );
-    this.#getFile = this.#db.prepare('SELECT size, mtime, ctime, inode, content, xattrs, EXISTS(SELECT 1 FROM blobs WHERE id = substr(files.content, 1, 32) AND doomed = 0) AS first FROM files WHERE path = ?');
+    // A trusted row skips the blob lookup (CASE evaluates lazily): that lookup is most of the query's cost.
+    this.#getFile = this.#db.prepare(
+      'SELECT f.size, f.mtime, f.ctime, f.inode, f.content, f.xattrs, (s.done = 1 AND s.gen = ?2) AS trusted, ' +
+        'CASE WHEN s.done = 1 AND s.gen = ?2 THEN 1 ELSE EXISTS(SELECT 1 FROM blobs WHERE id = substr(f.content, 1, 32) AND doomed = 0) END AS first ' +
+        'FROM files f LEFT JOIN sessions s ON s.sess = f.sess WHERE f.path = ?1',
+    );
     this.#getFile.setReadBigInts(true);
-    this.#reads = new ReadBatch(this.#db);
-    this.#putFile = this.#db.prepare('INSERT OR REPLACE INTO files(path, size, mtime, ctime, inode, content, xattrs) VALUES(?, ?, ?, ?, ?, ?, ?)');
+    this.#reads = new ReadBatch(this.#db, () => this.#sessions.refresh());
+    this.#putFile = this.#db.prepare('INSERT OR REPLACE INTO files(path, size, mtime, ctime, inode, content, xattrs, sess) VALUES(?, ?, ?, ?, ?, ?, ?, ?)');
   }
 
   readonly #reads: ReadBatch;
@@ -187,6 +137,7 @@ export class Catalog {
    */
   addMark(name: string, mark: Mark): void {
     const doomed = this.transaction(() => {
+      this.#sessions.bump();
       const keys = this.#marks.doom(mark.packs);
       this.#insertPacks(name, mark.restated);
       for (const p of mark.restated) for (const b of p.blobs) keys.delete(blobKey(b.id));
@@ -221,7 +172,10 @@ export class Catalog {
   clearIndex(): void {
     this.#reads.end();
     this.#packNames.clear();
-    this.#db.exec('DELETE FROM blobs; DELETE FROM packs; DELETE FROM indexes; DELETE FROM marked_packs;');
+    this.transaction(() => {
+      this.#sessions.bump();
+      this.#db.exec('DELETE FROM blobs; DELETE FROM packs; DELETE FROM indexes; DELETE FROM marked_packs;');
+    });
   }
 
   /** False when the files cache is empty (a first backup): lookups can be skipped. */
@@ -247,19 +201,40 @@ export class Catalog {
     }
   }
 
-  #pendingFiles: { path: Buffer; f: CachedFile }[] = [];
+  #pendingFiles: { path: Buffer; f: CachedFile; sess: number }[] = [];
 
   file(path: Buffer): CachedFile | undefined {
     this.#reads.enter();
-    const r = this.#getFile.get(path) as { size: bigint; mtime: bigint; ctime: bigint; inode: bigint; content: Uint8Array; xattrs: string | null; first: bigint } | undefined;
+    const r = this.#getFile.get(path, this.#sessions.gen) as
+      | { size: bigint; mtime: bigint; ctime: bigint; inode: bigint; content: Uint8Array; xattrs: string | null; trusted: bigint | null; first: bigint }
+      | undefined;
     if (!r) return undefined;
     const content = Buffer.from(r.content.buffer, r.content.byteOffset, r.content.byteLength);
-    return { size: Number(r.size), mtimeNs: r.mtime, ctimeNs: r.ctime, inode: r.inode, content, xattrs: r.xattrs ?? undefined, firstInIndex: r.first === 1n };
+    return { size: Number(r.size), mtimeNs: r.mtime, ctimeNs: r.ctime, inode: r.inode, content, xattrs: r.xattrs ?? undefined, firstInIndex: r.first === 1n, trusted: r.trusted === 1n };
+  }
+
+  /** Opens a backup session: files-cache rows written from now on belong to it (see CatalogSessions). */
+  beginSession(): void {
+    this.transaction(() => this.#sessions.begin());
+  }
+
+  /**
+   * Ends the session once everything it stored is indexed and its snapshot saved: writes its pending rows and trusts
+   * them if no blob left the index meanwhile. Returns whether they are trusted.
+   */
+  endSession(): boolean {
+    this.flushFiles();
+    return this.transaction(() => this.#sessions.end());
+  }
+
+  /** A hit on a row that was not trusted: written again under the open session (if any), so the next backup trusts it. */
+  confirmFile(path: Buffer, f: CachedFile): void {
+    if (this.#sessions.current !== 0) this.putFile(path, { size: f.size, mtimeNs: f.mtimeNs, ctimeNs: f.ctimeNs, inode: f.inode, content: f.content, xattrs: f.xattrs });
   }
 
   /** Queues a files-cache entry; entries are written in short batches so concurrent processes never wait long. */
   putFile(path: Buffer, f: CachedFile): void {
-    this.#pendingFiles.push({ path, f });
+    this.#pendingFiles.push({ path, f, sess: this.#sessions.current });
     if (this.#pendingFiles.length >= FILES_BATCH) this.flushFiles();
   }
 
@@ -268,7 +243,7 @@ export class Catalog {
     if (batch.length === 0) return;
     this.#pendingFiles = [];
     this.transaction(() => {
-      for (const { path, f } of batch) this.#putFile.run(path, f.size, f.mtimeNs, f.ctimeNs, BigInt.asIntN(64, f.inode), f.content, f.xattrs ?? null);
+      for (const { path, f, sess } of batch) this.#putFile.run(path, f.size, f.mtimeNs, f.ctimeNs, BigInt.asIntN(64, f.inode), f.content, f.xattrs ?? null, sess);
     });
   }
 
