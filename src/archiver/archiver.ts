@@ -14,7 +14,7 @@ import { FileBatcher } from './file-batcher.ts';
 import { filesCacheLookup } from './files-cache-hit.ts';
 import type { BackupEvent } from './events.ts';
 import type { DirRules, ExcludeMatcher } from './excludes.ts';
-import { addXattrs, nodeFromStat } from './node-from-stat.ts';
+import { nodeFromStat } from './node-from-stat.ts';
 import { type OnlyChanged, PartialWalk } from './partial-walk.ts';
 import type { PathMap } from './path-map.ts';
 import { type SnapshotMeta, composeSnapshot } from './snapshot-meta.ts';
@@ -95,6 +95,7 @@ export class Archiver {
         catalogEmpty: !repo.catalog.hasAnyBlob(),
         spoolDir: this.#spoolDir,
         spoolPrefix: this.#spoolPrefix,
+        xattrs: o.xattrs ?? true,
       },
       async (p) => {
         const ids = Buffer.from(p.ids.buffer, p.ids.byteOffset, p.ids.byteLength);
@@ -281,7 +282,7 @@ export class Archiver {
     }
     if (found === 'changed') this.#stats.filesChanged++;
     else this.#stats.filesNew++;
-    if (o.xattrs ?? true) addXattrs(node, fsPath);
+    // the file worker reads the xattrs from the descriptor it reads the content from
     return await this.#files.add(node, path, st, fsPath);
   }
 
@@ -297,6 +298,7 @@ export class Archiver {
     for (let p = 0; p < content.length; p += 32) ids.push(content.toString('hex', p, p + 32));
     node.content = ids;
     node.size = r.size;
+    if (r.xattrs) node.xattrs = r.xattrs;
     if (r.changed) {
       this.#warn(path, new Error('file changed while it was read; the snapshot holds what was read'), 'changed');
     } else if (!this.#o.dryRun) {

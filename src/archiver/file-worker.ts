@@ -9,6 +9,7 @@ import { PackSpooler } from '../repository/pack-spool.ts';
 import { encodePayloadParts } from '../repository/payload.ts';
 import type { FileJob, FromWorker, ToWorker, WireResult, WorkerInit } from './worker-protocol.ts';
 import { exposeGc } from '../platform/gc.ts';
+import { xattrsOfFd } from './node-from-stat.ts';
 
 /**
  * A file worker: reads files, chunks, hashes, deduplicates, compresses, encrypts and assembles packs — all on its
@@ -127,6 +128,7 @@ async function saveFile(job: number, f: FileJob, ids: Buffer[]): Promise<WireRes
     return { count: 0, size: 0, changed: false, error: (e as Error).message, errorCode: errnoCode(e) ?? 'EIO', newBytes: 0, newBlobs: 0 };
   }
   let total = 0;
+  const xattrs = init.xattrs ? xattrsOfFd(fd, path) : undefined;
   try {
     let start = 0;
     let end = 0;
@@ -153,7 +155,7 @@ async function saveFile(job: number, f: FileJob, ids: Buffer[]): Promise<WireRes
     }
     const st = fstatSync(fd, { bigint: true });
     const changed = Number(st.size) !== total || st.mtimeNs !== f.mtimeNs || total !== f.size;
-    return { count: ids.length - first, size: total, changed, newBytes: stats.newBytes, newBlobs: stats.newBlobs };
+    return { count: ids.length - first, size: total, changed, newBytes: stats.newBytes, newBlobs: stats.newBlobs, ...(xattrs ? { xattrs } : {}) };
   } catch (e) {
     return { count: ids.length - first, size: total, changed: true, error: (e as Error).message, errorCode: errnoCode(e) ?? 'EIO', newBytes: stats.newBytes, newBlobs: stats.newBlobs };
   } finally {

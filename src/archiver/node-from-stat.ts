@@ -1,6 +1,6 @@
 import { type BigIntStats, readFileSync, readlinkSync } from 'node:fs';
 import { encodeName, type Node, type NodeType, type Xattr } from '../model/node.ts';
-import { ffiAvailable, readXattrs } from '../platform/libc.ts';
+import { ffiAvailable, readXattrs, readXattrsFd } from '../platform/libc.ts';
 
 const S_IFMT = 0o170000;
 const TYPES: Record<number, NodeType> = {
@@ -85,10 +85,21 @@ export function nodeFromStat(name: Buffer, path: Buffer, st: BigIntStats, o: { x
 /** Reads the entry's extended attributes into the node (none when unsupported or unreadable). */
 export function addXattrs(node: Node, path: Buffer): void {
   if (!ffiAvailable()) return;
+  const xs = xattrsOf(() => readXattrs(path));
+  if (xs) node.xattrs = xs;
+}
+
+/** The extended attributes of the file open as `fd` (file workers read them there: no path lookup); undefined when none. */
+export function xattrsOfFd(fd: number, path: Buffer): Xattr[] | undefined {
+  return ffiAvailable() ? xattrsOf(() => readXattrsFd(fd, path)) : undefined;
+}
+
+function xattrsOf(read: () => Array<{ name: Buffer; value: Buffer }>): Xattr[] | undefined {
   try {
-    const xs = readXattrs(path);
-    if (xs.length > 0) node.xattrs = xs.map((x): Xattr => ({ name: x.name.toString('base64'), value: x.value.toString('base64') }));
+    const xs = read();
+    return xs.length > 0 ? xs.map((x): Xattr => ({ name: x.name.toString('base64'), value: x.value.toString('base64') })) : undefined;
   } catch {
     // unsupported or unreadable attributes: the content is still saved
+    return undefined;
   }
 }

@@ -1,3 +1,5 @@
+import type { Xattr } from '../model/node.ts';
+
 /** Messages between the archiver (main thread) and its file workers. Buffers travel in transfer lists. */
 export interface WorkerInit {
   readonly encKey: Uint8Array;
@@ -12,6 +14,8 @@ export interface WorkerInit {
   /** where packs are built (see PackSpooler), and the spool file name prefix of this process */
   readonly spoolDir: string;
   readonly spoolPrefix: string;
+  /** read each file's extended attributes from its open descriptor */
+  readonly xattrs: boolean;
 }
 
 export interface FileJob {
@@ -41,6 +45,8 @@ export interface FileResult {
   /** bytes of new (not deduplicated) data */
   readonly newBytes: number;
   readonly newBlobs: number;
+  /** the file's extended attributes (when WorkerInit.xattrs and it has any) */
+  readonly xattrs?: Xattr[];
 }
 
 /** A FileResult as sent: its content is `count` ids of the batch's `ids` buffer. */

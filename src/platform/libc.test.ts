@@ -17,6 +17,7 @@ import {
   mkfifo,
   mknod,
   readXattrs,
+  readXattrsFd,
   setTimesNs,
   setXattr,
   setXattrScratchSizeForTest,
@@ -195,6 +196,12 @@ describe('xattrs', () => {
       assert.equal(names.length, 60);
       assert.deepEqual(names.toSorted(), [...expected.keys()].toSorted());
       for (const [name, value] of expected) assert.deepEqual(getXattr(f, name), value);
+      const fd = fs.openSync(f, 'r');
+      try {
+        assert.deepEqual(readXattrsFd(fd, f), readXattrs(f), 'through a descriptor: the same attributes, same order');
+      } finally {
+        fs.closeSync(fd);
+      }
       const all = readXattrs(f);
       assert.deepEqual(
         all.map((x) => x.name.toString()),

@@ -135,6 +135,8 @@ const DEFINITIONS = {
   utimensat: { arguments: ['i32', 'pointer', 'pointer', 'i32'], return: 'i32' },
   llistxattr: { arguments: ['pointer', 'pointer', 'u64'], return: 'i64' },
   lgetxattr: { arguments: ['pointer', 'pointer', 'pointer', 'u64'], return: 'i64' },
+  flistxattr: { arguments: ['i32', 'pointer', 'u64'], return: 'i64' },
+  fgetxattr: { arguments: ['i32', 'pointer', 'pointer', 'u64'], return: 'i64' },
   lsetxattr: { arguments: ['pointer', 'pointer', 'pointer', 'u64', 'i32'], return: 'i32' },
   mknod: { arguments: ['pointer', 'u32', 'u64'], return: 'i32' },
   mkfifo: { arguments: ['pointer', 'u32'], return: 'i32' },
@@ -346,17 +348,25 @@ function setTimesFallback(path: PathLike, atimeNs: bigint | undefined, mtimeNs: 
 
 const MAX_GROW_RETRIES = 8;
 
-/**
- * Names of the extended attributes of `path` itself (llistxattr), as raw bytes, in kernel order.
- * Returns [] if the filesystem does not support xattrs (ENOTSUP) or without FFI.
- */
-export function listXattrNames(path: PathLike): Buffer[] {
-  const c = load();
-  if (c === undefined) return [];
-  const p = pathPtr(c, path, 'llistxattr');
+/** Where attributes are read: an open descriptor (no path lookup) or the path itself (never following a symlink). */
+interface XattrTarget {
+  readonly fd: number | undefined;
+  readonly path: PathLike;
+}
+
+function listOf(c: Libc, t: XattrTarget, buf: bigint, size: bigint): bigint {
+  return t.fd === undefined ? c.f.llistxattr(pathPtr(c, t.path, 'llistxattr'), buf, size) : c.f.flistxattr(t.fd, buf, size);
+}
+
+function getOf(c: Libc, t: XattrTarget, name: bigint, buf: bigint, size: bigint): bigint {
+  return t.fd === undefined ? c.f.lgetxattr(pathPtr(c, t.path, 'lgetxattr'), name, buf, size) : c.f.fgetxattr(t.fd, name, buf, size);
+}
+
+function listNames(c: Libc, t: XattrTarget): Buffer[] {
+  const syscall = t.fd === undefined ? 'llistxattr' : 'flistxattr';
   const v = c.value;
   for (let attempt = 0; ; attempt++) {
-    const r = c.f.llistxattr(p, v.ptr, v.size);
+    const r = listOf(c, t, v.ptr, v.size);
     if (r >= 0n) {
       const n = Number(r);
       if (n === 0) return [];
@@ -373,16 +383,45 @@ export function listXattrNames(path: PathLike): Buffer[] {
     }
     const errno = readErrno(c);
     if (errno === ENOTSUP) return [];
-    if (errno !== ERANGE || attempt >= MAX_GROW_RETRIES) throw fail('llistxattr', path, errno);
+    if (errno !== ERANGE || attempt >= MAX_GROW_RETRIES) throw fail(syscall, t.path, errno);
     // The list grew (or the scratch is too small): ask for the size, grow, retry.
-    const need = c.f.llistxattr(p, 0n, 0n);
+    const need = listOf(c, t, 0n, 0n);
     if (need < 0n) {
       const e2 = readErrno(c);
       if (e2 === ENOTSUP) return [];
-      throw fail('llistxattr', path, e2);
+      throw fail(syscall, t.path, e2);
     }
     growScratch(c.ffi, v, Number(need));
   }
+}
+
+function getValue(c: Libc, t: XattrTarget, name: PathLike): Buffer | undefined {
+  const syscall = t.fd === undefined ? 'lgetxattr' : 'fgetxattr';
+  const np = namePtr(c, name, syscall, t.path);
+  const v = c.value;
+  for (let attempt = 0; ; attempt++) {
+    const r = getOf(c, t, np, v.ptr, v.size);
+    if (r >= 0n) return Buffer.from(v.buf.subarray(0, Number(r)));
+    const errno = readErrno(c);
+    if (errno === ENODATA) return undefined;
+    if (errno !== ERANGE || attempt >= MAX_GROW_RETRIES) throw fail(syscall, t.path, errno, `xattr ${displayPath(name)}`);
+    const need = getOf(c, t, np, 0n, 0n);
+    if (need < 0n) {
+      const e2 = readErrno(c);
+      if (e2 === ENODATA) return undefined;
+      throw fail(syscall, t.path, e2, `xattr ${displayPath(name)}`);
+    }
+    growScratch(c.ffi, v, Number(need));
+  }
+}
+
+/**
+ * Names of the extended attributes of `path` itself (llistxattr), as raw bytes, in kernel order.
+ * Returns [] if the filesystem does not support xattrs (ENOTSUP) or without FFI.
+ */
+export function listXattrNames(path: PathLike): Buffer[] {
+  const c = load();
+  return c === undefined ? [] : listNames(c, { fd: undefined, path });
 }
 
 /**
@@ -391,24 +430,7 @@ export function listXattrNames(path: PathLike): Buffer[] {
  */
 export function getXattr(path: PathLike, name: PathLike): Buffer | undefined {
   const c = load();
-  if (c === undefined) return undefined;
-  const p = pathPtr(c, path, 'lgetxattr');
-  const np = namePtr(c, name, 'lgetxattr', path);
-  const v = c.value;
-  for (let attempt = 0; ; attempt++) {
-    const r = c.f.lgetxattr(p, np, v.ptr, v.size);
-    if (r >= 0n) return Buffer.from(v.buf.subarray(0, Number(r)));
-    const errno = readErrno(c);
-    if (errno === ENODATA) return undefined;
-    if (errno !== ERANGE || attempt >= MAX_GROW_RETRIES) throw fail('lgetxattr', path, errno, `xattr ${displayPath(name)}`);
-    const need = c.f.lgetxattr(p, np, 0n, 0n);
-    if (need < 0n) {
-      const e2 = readErrno(c);
-      if (e2 === ENODATA) return undefined;
-      throw fail('lgetxattr', path, e2, `xattr ${displayPath(name)}`);
-    }
-    growScratch(c.ffi, v, Number(need));
-  }
+  return c === undefined ? undefined : getValue(c, { fd: undefined, path }, name);
 }
 
 /**
@@ -436,12 +458,23 @@ export function setXattr(path: PathLike, name: PathLike, value: Uint8Array): voi
  * Attributes removed between listing and reading are skipped. [] without FFI or xattr support.
  */
 export function readXattrs(path: PathLike, filter?: (name: Buffer) => boolean): Array<{ name: Buffer; value: Buffer }> {
-  const names = listXattrNames(path);
+  const c = load();
+  return c === undefined ? [] : readAll(c, { fd: undefined, path }, filter);
+}
+
+/** readXattrs for the file open as `fd` (flistxattr/fgetxattr: no path lookup); `path` is for messages. */
+export function readXattrsFd(fd: number, path: PathLike): Array<{ name: Buffer; value: Buffer }> {
+  const c = load();
+  return c === undefined ? [] : readAll(c, { fd, path });
+}
+
+function readAll(c: Libc, t: XattrTarget, filter?: (name: Buffer) => boolean): Array<{ name: Buffer; value: Buffer }> {
+  const names = listNames(c, t);
   if (names.length === 0) return [];
   const out: Array<{ name: Buffer; value: Buffer }> = [];
   for (const name of names) {
     if (filter !== undefined && !filter(name)) continue;
-    const value = getXattr(path, name);
+    const value = getValue(c, t, name);
     if (value !== undefined) out.push({ name, value });
   }
   if (out.length > 1) out.sort((a, b) => Buffer.compare(a.name, b.name));
