@@ -21,6 +21,7 @@ import { PackJournal } from './pack-journal.ts';
 import type { SpooledPack } from './pack-spool.ts';
 import { decodePayload, encodePayload } from './payload.ts';
 import { sha256Hex } from './ids.ts';
+import { readFileRange } from '../platform/read-range.ts';
 
 export interface InitOptions {
   readonly chunker?: { min: number; avg: number; max: number };
@@ -197,10 +198,30 @@ export class Repository {
         cache?.drop('tree', hex); // damaged local copy: fetch it again
       }
     }
+    const local = cache ? undefined : this.#readLocal(loc);
+    if (local) return openBlob(local, this.sealer, this.key.id, id, loc.rawLength);
     const box = await this.backend.load({ type: 'pack', name: loc.pack }, { offset: loc.offset, length: loc.length }, signal ? { signal } : undefined);
     const plain = openBlob(box, this.sealer, this.key.id, id, loc.rawLength);
     cache?.put('tree', hex, box);
     return plain;
+  }
+
+  /** sealed blobs read straight from a local pack land here (the plaintext never aliases it) */
+  readonly #box = { buf: Buffer.alloc(0) };
+
+  /**
+   * A local repository's blob read synchronously (open, pread, close: a few µs from the page cache, where the async
+   * load costs tens of µs of main-thread work per call — trees are loaded thousands at a time by restore, ls, find,
+   * check). Any failure returns undefined, and the backend's load then reads it (or reports the error) as usual.
+   */
+  #readLocal(loc: BlobLocation): Buffer | undefined {
+    const path = this.backend.localPath?.({ type: 'pack', name: loc.pack });
+    if (path === undefined) return undefined;
+    try {
+      return readFileRange(path, loc.offset, loc.length, this.#box);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Remote repositories keep snapshot files and tree blobs in a local cache (MetadataCache); local ones need not. */
