@@ -18,6 +18,7 @@ import {
   mknod,
   readXattrs,
   readXattrsFd,
+  setTimesFd,
   setTimesNs,
   setXattr,
   setXattrScratchSizeForTest,
@@ -101,6 +102,20 @@ describe('setTimesNs', () => {
     fs.writeFileSync(f, 'x');
     setTimesNs(f, undefined, -1_500_000_001n, false);
     assert.equal(mtimeNs(f), -1_500_000_001n);
+  });
+
+  test('through a descriptor (futimens), including a negative time; false on a closed descriptor', () => {
+    const f = join(dir, 'times-fd');
+    fs.writeFileSync(f, 'x');
+    const fd = fs.openSync(f, 'r+');
+    try {
+      assert.equal(setTimesFd(fd, 1_600_000_000_111_111_111n, -1_500_000_001n), true);
+    } finally {
+      fs.closeSync(fd);
+    }
+    assert.equal(mtimeNs(f), -1_500_000_001n);
+    assert.equal(fs.statSync(f, { bigint: true }).atimeNs, 1_600_000_000_111_111_111n);
+    assert.equal(setTimesFd(fd, 1n, 1n), false);
   });
 
   test('symlink without following: only the link changes', () => {

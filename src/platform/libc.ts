@@ -133,6 +133,7 @@ type Ffi = typeof FfiModule;
 const DEFINITIONS = {
   __errno_location: { arguments: [], return: 'pointer' },
   utimensat: { arguments: ['i32', 'pointer', 'pointer', 'i32'], return: 'i32' },
+  futimens: { arguments: ['i32', 'pointer'], return: 'i32' },
   llistxattr: { arguments: ['pointer', 'pointer', 'u64'], return: 'i64' },
   lgetxattr: { arguments: ['pointer', 'pointer', 'pointer', 'u64'], return: 'i64' },
   flistxattr: { arguments: ['i32', 'pointer', 'u64'], return: 'i64' },
@@ -323,6 +324,23 @@ export function setTimesNs(path: PathLike, atimeNs: bigint | undefined, mtimeNs:
   t[3] = mn;
   const r = c.f.utimensat(AT_FDCWD, p, c.timesPtr, followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW);
   if (r !== 0) throw fail('utimensat', path, readErrno(c));
+}
+
+/**
+ * Sets the access and modification times of the file open as `fd` (futimens, nanoseconds, no path lookup). Returns
+ * false when that is not possible here (no FFI, or the call failed): the caller then sets them by path.
+ */
+export function setTimesFd(fd: number, atimeNs: bigint, mtimeNs: bigint): boolean {
+  const c = load();
+  if (c === undefined) return false;
+  const t = c.times;
+  const [as, an] = splitNs(atimeNs);
+  const [ms, mn] = splitNs(mtimeNs);
+  t[0] = as;
+  t[1] = an;
+  t[2] = ms;
+  t[3] = mn;
+  return c.f.futimens(fd, c.timesPtr) === 0;
 }
 
 function setTimesFallback(path: PathLike, atimeNs: bigint | undefined, mtimeNs: bigint, followSymlinks: boolean): void {

@@ -17,6 +17,8 @@ export interface FileTask {
   readonly existing: boolean;
   /** its directory was created by this restore */
   readonly freshDir: boolean;
+  /** a write worker already set its times (a file of one blob) */
+  timesSet?: boolean;
 }
 
 interface PackBlob {
@@ -105,6 +107,7 @@ export class ContentWriter {
       this.written += r.bytes;
       o.onBytes(r.bytes);
       for (const f of r.failed) fail(f.file, new Error(f.message));
+      for (const i of r.timed ?? []) (files[i] as FileTask).timesSet = true;
       for (const b of blobs) {
         for (const t of b.targets) {
           if (--remaining[t.file]! === 0) {
@@ -200,12 +203,13 @@ function planRanges(repo: WriterRepo, files: readonly FileTask[], remaining: Int
     if (work.length === 0) return o.onFileDone(task);
     const path = task.path.toString('latin1');
     const mode = createMode(task.node);
+    const times = work.length === 1 ? ([task.node.atime, task.node.mtime] as const) : undefined;
     for (const w of work) {
       let pm = packs.get(w.loc.pack);
       if (!pm) packs.set(w.loc.pack, (pm = new Map()));
       let pb = pm.get(w.hex);
       if (!pb) pm.set(w.hex, (pb = { id: w.hex, loc: w.loc, targets: [] }));
-      pb.targets.push({ path, offset: w.offset, file: i, mode });
+      pb.targets.push(times ? { path, offset: w.offset, file: i, mode, times } : { path, offset: w.offset, file: i, mode });
       remaining[i]!++;
     }
   });

@@ -24,7 +24,7 @@ export interface Created {
  * Applies a node's metadata to a restored path: owner (numeric ids, when running as root), permission bits (not on
  * symlinks), extended attributes, then times (last, since the other changes touch ctime/mtime). Returns warnings.
  */
-export function applyMetadata(path: Buffer, node: Node, o: { owner: boolean; xattrs: boolean; created?: Created }): string[] {
+export function applyMetadata(path: Buffer, node: Node, o: { owner: boolean; xattrs: boolean; created?: Created; timesSet?: boolean }): string[] {
   const warnings: string[] = [];
   const sameOwner = o.created?.ownedByUs === true && node.uid === euid && node.gid === egid;
   if (o.owner && isRoot && !sameOwner) {
@@ -54,6 +54,7 @@ export function applyMetadata(path: Buffer, node: Node, o: { owner: boolean; xat
       }
     }
   }
+  if (o.timesSet) return warnings; // set through the descriptor by the worker that wrote the file
   try {
     setTimesNs(path, BigInt(node.atime), BigInt(node.mtime), false);
   } catch (e) {

@@ -13,6 +13,8 @@ export interface WriteTarget {
   readonly file: number;
   /** creation mode (the restore runs with umask 0) */
   readonly mode: number;
+  /** for a file written by this one blob: its access and modification times (ns), set through the descriptor */
+  readonly times?: readonly [string, string];
 }
 
 export interface BlobWork {
@@ -40,4 +42,6 @@ export interface RangeResult {
   readonly failed: ReadonlyArray<{ file: number; message: string }>;
   /** the worker could not read `file` (nothing was written): the main thread loads the range through the backend */
   readonly unread?: string;
+  /** files (indexes) whose times the worker set */
+  readonly timed?: readonly number[];
 }

@@ -1,4 +1,5 @@
 import { closeSync, constants as C, openSync, writeSync } from 'node:fs';
+import { setTimesFd } from '../platform/libc.ts';
 import { readFileRange } from '../platform/read-range.ts';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Sealer } from '../crypto/aead.ts';
@@ -49,6 +50,15 @@ function writeSparse(fd: number, b: Buffer, pos: number): void {
   if (run >= 0) writeAll(fd, b.subarray(run), pos + run);
 }
 
+/** False when not set here (no FFI, a failed call, times that are not numbers): the main thread then sets them by path and reports why. */
+function trySetTimes(fd: number, times: readonly [string, string]): boolean {
+  try {
+    return setTimesFd(fd, BigInt(times[0]), BigInt(times[1]));
+  } catch {
+    return false;
+  }
+}
+
 /** pack ranges read here (a local repository) land in this buffer, kept for the run (readFileRange grows it) */
 const rangeBuf = { buf: Buffer.allocUnsafeSlow(1 << 20) };
 
@@ -71,6 +81,7 @@ port.on('message', (m: ToRestoreWorker) => {
     return;
   }
   const failed: { file: number; message: string }[] = [];
+  const timed: number[] = [];
   let bytes = 0;
   for (const b of m.blobs) {
     let plain: Buffer;
@@ -90,6 +101,8 @@ port.on('message', (m: ToRestoreWorker) => {
         if (init.sparse) writeSparse(fd, plain, t.offset);
         else writeAll(fd, plain, t.offset);
         bytes += plain.length;
+        // the file's only blob: its times can be set now (chmod, chown and xattrs later change only its ctime)
+        if (t.times && trySetTimes(fd, t.times)) timed.push(t.file);
       } catch (e) {
         failed.push({ file: t.file, message: (e as Error).message });
       } finally {
@@ -97,6 +110,6 @@ port.on('message', (m: ToRestoreWorker) => {
       }
     }
   }
-  const r: RangeResult = { t: 'done', job: m.job, bytes, failed };
+  const r: RangeResult = { t: 'done', job: m.job, bytes, failed, timed };
   port.postMessage(r);
 });

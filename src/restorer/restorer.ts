@@ -125,7 +125,7 @@ export class Restorer {
         onFileDone: (f) => {
           done.files++;
           const created = { mode: createMode(f.node), ownedByUs: f.freshDir };
-          for (const w of applyMetadata(f.path, f.node, { owner: o.owner ?? true, xattrs: true, created })) this.#warn(f.path, w);
+          for (const w of applyMetadata(f.path, f.node, { owner: o.owner ?? true, xattrs: true, created, timesSet: f.timesSet === true })) this.#warn(f.path, w);
         },
         onBytes: (n) => (done.bytes += n),
         onError: (f, e) => {
