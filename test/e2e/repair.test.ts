@@ -72,6 +72,22 @@ test('repair index: every index file deleted -> check fails -> repair index -> c
   assertSameTree(sb.src, join(target, sb.src));
 });
 
+test('a lost pack: after repair index the next backup stores its data again (no files-cache hit on it) and the repository is whole', async (t) => {
+  const sb = await smallRepo(t);
+  const unchanged = await sb.backup([sb.src]);
+  assert.equal(unchanged.files_unmodified, 3, 'the files cache is trusted after a completed backup');
+  const loc = await locate(sb, await contentOf(sb, `latest:${sb.src}`, 'victim.bin'));
+  rmSync(packFile(sb, loc.pack));
+  await ok(sb, ['repair', 'index']);
+  const healed = await sb.backup([sb.src]);
+  assert.ok(healed.files_unmodified < 3, `files whose data was lost are read again (${healed.files_unmodified} unmodified)`);
+  assert.ok(healed.data_added >= 300_000, `the lost data is stored again (${healed.data_added} bytes added)`);
+  await ok(sb, ['check', '--read-data']);
+  const target = sb.path('target');
+  await ok(sb, ['restore', 'latest', '--target', target]);
+  assertSameTree(sb.src, join(target, sb.src));
+});
+
 test('repair packs + snapshots: a damaged data blob; the rest is salvaged and every undamaged file restores', async (t) => {
   const sb = await smallRepo(t);
   const [original] = await snapshotList(sb);
