@@ -109,3 +109,16 @@ test('a version-3 catalog keeps its files cache, untrusted, and its blob index',
     cat.close();
   }
 });
+
+test('a session number is never handed out twice, so a new session cannot vouch for an old one\'s rows', (t) => {
+  const { cat } = setup(t);
+  indexBlob(cat, 'i1');
+  cat.beginSession();
+  cat.putFile(Buffer.from('/old'), row(1n)); // written by the newest session, which then ends
+  assert.equal(cat.endSession(), true);
+  cat.clearIndex(); // its blobs leave the index: the old session is stale
+  assert.equal(trusted(cat, '/old'), false);
+  cat.beginSession(); // forgets stale sessions, but must not free the old number
+  assert.equal(cat.endSession(), true);
+  assert.equal(trusted(cat, '/old'), false, 'a row of a stale session stays untrusted');
+});

@@ -38,10 +38,14 @@ export class CatalogSessions {
     this.#bump.run();
   }
 
-  /** In the caller's write transaction: opens a session under the current generation (and forgets stale ones). */
+  /**
+   * In the caller's write transaction: opens a session under the current generation, and forgets stale ones — except
+   * the newest row, since a new session takes the number after the largest one in the table: were that freed, the next
+   * session could get the number of an old one and, once done, vouch for rows it never wrote.
+   */
   begin(): void {
     const gen = this.refresh();
-    this.#db.prepare('DELETE FROM sessions WHERE gen < ?').run(gen);
+    this.#db.prepare('DELETE FROM sessions WHERE gen < ? AND sess < (SELECT max(sess) FROM sessions)').run(gen);
     this.current = Number((this.#db.prepare('INSERT INTO sessions(gen) VALUES(?) RETURNING sess').get(gen) as { sess: number }).sess);
   }
 
