@@ -310,19 +310,7 @@ export function setTimesNs(path: PathLike, atimeNs: bigint | undefined, mtimeNs:
     return;
   }
   const p = pathPtr(c, path, 'utimensat');
-  const t = c.times;
-  if (atimeNs === undefined) {
-    t[0] = 0n;
-    t[1] = UTIME_OMIT;
-  } else {
-    const [s, n] = splitNs(atimeNs);
-    t[0] = s;
-    t[1] = n;
-  }
-  const [ms, mn] = splitNs(mtimeNs);
-  t[2] = ms;
-  t[3] = mn;
-  const r = c.f.utimensat(AT_FDCWD, p, c.timesPtr, followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW);
+  const r = c.f.utimensat(AT_FDCWD, p, timesPtr(c, atimeNs, mtimeNs), followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW);
   if (r !== 0) throw fail('utimensat', path, readErrno(c));
 }
 
@@ -332,15 +320,20 @@ export function setTimesNs(path: PathLike, atimeNs: bigint | undefined, mtimeNs:
  */
 export function setTimesFd(fd: number, atimeNs: bigint, mtimeNs: bigint): boolean {
   const c = load();
-  if (c === undefined) return false;
+  return c !== undefined && c.f.futimens(fd, timesPtr(c, atimeNs, mtimeNs)) === 0;
+}
+
+/** The two timespecs of utimensat/futimens in the scratch array (an undefined atime is UTIME_OMIT); returns its address. */
+function timesPtr(c: Libc, atimeNs: bigint | undefined, mtimeNs: bigint): bigint {
   const t = c.times;
-  const [as, an] = splitNs(atimeNs);
-  const [ms, mn] = splitNs(mtimeNs);
-  t[0] = as;
-  t[1] = an;
-  t[2] = ms;
-  t[3] = mn;
-  return c.f.futimens(fd, c.timesPtr) === 0;
+  if (atimeNs === undefined) {
+    t[0] = 0n;
+    t[1] = UTIME_OMIT;
+  } else {
+    [t[0], t[1]] = splitNs(atimeNs);
+  }
+  [t[2], t[3]] = splitNs(mtimeNs);
+  return c.timesPtr;
 }
 
 function setTimesFallback(path: PathLike, atimeNs: bigint | undefined, mtimeNs: bigint, followSymlinks: boolean): void {
