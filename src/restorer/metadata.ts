@@ -22,7 +22,8 @@ export interface Created {
 
 /**
  * Applies a node's metadata to a restored path: owner (numeric ids, when running as root), permission bits (not on
- * symlinks), extended attributes, then times (last, since the other changes touch ctime/mtime). Returns warnings.
+ * symlinks), extended attributes, then times, unless `timesSet` says the write worker already set them (the other
+ * changes touch only the ctime, so the times stay as set). Returns warnings.
  */
 export function applyMetadata(path: Buffer, node: Node, o: { owner: boolean; xattrs: boolean; created?: Created; timesSet?: boolean }): string[] {
   const warnings: string[] = [];
